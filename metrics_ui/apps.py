@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class MetricsUiConfig(AppConfig):
+    name = 'metrics_ui'

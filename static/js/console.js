@@ -1,0 +1,2 @@
+// Small behaviours for the console, loaded under a strict CSP (no inline script, no eval).
+"use strict";

@@ -1,0 +1,46 @@
+"""Fixtures shared by every test: the live sandbox, the seeded demo data, and the browser."""
+
+import json
+import os
+import shutil
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+# Playwright's sync API runs an event loop in the test thread; Django must not refuse ORM calls there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def seed(db) -> dict:
+    """Run ``sandbox_seed --json`` and return what it printed: token, apps and the forbidden app."""
+    out = StringIO()
+    call_command("sandbox_seed", "--json", stdout=out)
+    return json.loads(out.getvalue().strip().splitlines()[-1])
+
+
+@pytest.fixture
+def sandbox_url(live_server, settings) -> str:
+    """The live server's sandbox, wired in as the console's built-in upstream."""
+    url = f"{live_server.url}/custom-metrics"
+    settings.SANDBOX_BASE_URL = url
+    return url
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": shutil.which("chromium"),
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
