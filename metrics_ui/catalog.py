@@ -383,3 +383,8 @@ def _strings(item: dict, key: str) -> tuple[str, ...]:
     if not all(isinstance(v, str) for v in values):
         raise ValueError(f"{key} must be a list of strings")
     return tuple(values)
+
+
+# Custom metric names follow the Prometheus rule without colons (reserved for recording rules).
+NAME_PATTERN = r"[a-zA-Z_][a-zA-Z0-9_]*"
+NAME_MAX_LENGTH = 128

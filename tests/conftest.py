@@ -11,6 +11,8 @@ from django.core.management import call_command
 # Playwright's sync API runs an event loop in the test thread; Django must not refuse ORM calls there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+pytest_plugins = ["tests.faults"]
+
 
 @pytest.fixture
 def seed(db) -> dict:

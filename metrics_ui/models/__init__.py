@@ -1,0 +1,5 @@
+"""The console's models, one module per concept."""
+
+from metrics_ui.models.users import User
+
+__all__ = ["User"]

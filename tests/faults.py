@@ -1,0 +1,1 @@
+"""A fault-injecting upstream for tests (filled in by the upstream work)."""
