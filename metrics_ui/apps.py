@@ -2,4 +2,4 @@ from django.apps import AppConfig
 
 
 class MetricsUiConfig(AppConfig):
-    name = 'metrics_ui'
+    name = "metrics_ui"

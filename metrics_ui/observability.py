@@ -45,7 +45,9 @@ class RequestIdFilter:
 
 _SECRET_PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[^\s'\"]+"),
-    re.compile(r"(?i)((?:token|authorization|cookie|sessionid|session|password|secret)[\"']?\s*[:=]\s*[\"']?)[^\s'\",;]+"),
+    re.compile(
+        r"(?i)((?:token|authorization|cookie|sessionid|session|password|secret)[\"']?\s*[:=]\s*[\"']?)[^\s'\",;]+"
+    ),
 ]
 
 

@@ -2,4 +2,4 @@ from django.apps import AppConfig
 
 
 class SandboxConfig(AppConfig):
-    name = 'sandbox'
+    name = "sandbox"

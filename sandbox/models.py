@@ -1,3 +1,1 @@
-from django.db import models
-
-# Create your models here.
+"""The sandbox's data: organizations, their apps and tokens, and custom metrics."""
