@@ -11,6 +11,8 @@ Two modes, chosen by ``CONSOLE_MODE``:
 Every variable is listed, with its default, in the README's configuration table.
 """
 
+import ipaddress
+import re
 from pathlib import Path
 
 import environ
@@ -72,6 +74,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "metrics_ui.observability.RequestIdMiddleware",
+    # Outermost after the request id, so its one line per request sees every response, static included.
+    "metrics_ui.observability.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -105,7 +109,12 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "dashboard.wsgi.application"
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# An empty DATABASE_URL (as left in a copied .env file) means the default, like an unset one.
+DATABASES = {
+    "default": env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    )
+}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -114,9 +123,36 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
     )
+    # Tests use a file (one per process), not Django's default in-memory database: with that one
+    # the live_server's request threads share a single connection and fail concurrent writes with
+    # "database table is locked", which production (a file, WAL, IMMEDIATE) never does. The file
+    # lives in RAM (/dev/shm) where there is one, so fsyncs don't slow the suite down.
+    import os
+    import tempfile
+
+    _shm = Path("/dev/shm")  # noqa: S108 - throwaway test data, one file per process id
+    _test_dir = _shm if _shm.is_dir() else Path(tempfile.gettempdir())
+    DATABASES["default"].setdefault("TEST", {"NAME": str(_test_dir / f"console-test-{os.getpid()}.sqlite3")})
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that does not answer fails /readyz within seconds instead of hanging a worker.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://console")}
+# An empty CACHE_URL (as left in a copied .env file) means the default, like an unset one.
+CACHES = {"default": env.cache_url_config(env.str("CACHE_URL", default="") or "locmemcache://console")}
+CACHE_IS_REDIS = "redis" in CACHES["default"]["BACKEND"].lower()
+if CACHE_IS_REDIS:
+    # django-environ may pick django-redis (not installed) for redis:// URLs: use Django's own backend.
+    CACHES["default"]["BACKEND"] = "django.core.cache.backends.redis.RedisCache"
+    # A Redis that does not answer fails /readyz within seconds instead of hanging a worker.
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "socket_connect_timeout": env.float("CACHE_CONNECT_TIMEOUT", default=2.0),
+            "socket_timeout": env.float("CACHE_TIMEOUT", default=2.0),
+        }
+    )
 
 AUTH_USER_MODEL = "metrics_ui.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -132,7 +168,12 @@ LOGOUT_REDIRECT_URL = "login"
 
 # Sessions live in the database (and so are shared by every instance); the idle limit slides
 # with each request, the absolute limit is enforced by metrics_ui's session middleware.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# With a shared Redis, reads come from the cache and writes go to both (the database stays the
+# truth; Django logs and skips cache failures). Never with the local-memory cache: each process
+# would keep its own, stale copy after a sign-out elsewhere.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db" if CACHE_IS_REDIS else "django.contrib.sessions.backends.db"
+)
 SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=2 * 3600)
 SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=10 * 3600)
 SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
@@ -197,6 +238,9 @@ if PRODUCTION:
 # The built-in sandbox is served by this same server under /custom-metrics/.
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=not PRODUCTION)
 SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default="http://127.0.0.1:8000/custom-metrics")
+if PRODUCTION and SANDBOX_ENABLED:
+    # The console calls its own sandbox over loopback HTTP; a redirect to HTTPS would break that.
+    SECURE_REDIRECT_EXEMPT.append(r"^custom-metrics/")
 UPSTREAM_CONNECT_TIMEOUT = env.float("UPSTREAM_CONNECT_TIMEOUT", default=3.05)
 UPSTREAM_READ_TIMEOUT = env.float("UPSTREAM_READ_TIMEOUT", default=10.0)
 UPSTREAM_READ_RETRIES = env.int("UPSTREAM_READ_RETRIES", default=2)
@@ -204,6 +248,13 @@ UPSTREAM_BACKOFF_FACTOR = env.float("UPSTREAM_BACKOFF_FACTOR", default=0.3)
 UPSTREAM_MAX_RESPONSE_BYTES = env.int("UPSTREAM_MAX_RESPONSE_BYTES", default=4 * 1024 * 1024)
 UPSTREAM_BREAKER_FAILURES = env.int("UPSTREAM_BREAKER_FAILURES", default=5)
 UPSTREAM_BREAKER_RESET_SECONDS = env.int("UPSTREAM_BREAKER_RESET_SECONDS", default=30)
+
+# === Per-user write rate limit (issue 7; metrics_ui/ratelimit.py) ===
+# Creates, deletes and token changes per user, in django-ratelimit's notation ("30/m" = 30 a minute).
+# Counted in the cache, so shared by every instance when CACHE_URL is Redis. Empty turns the limit off.
+WRITE_RATE_LIMIT = env.str("WRITE_RATE_LIMIT", default="30/m")
+if WRITE_RATE_LIMIT and not re.fullmatch(r"[0-9]+/[0-9]*[smhd]", WRITE_RATE_LIMIT):
+    raise ImproperlyConfigured("WRITE_RATE_LIMIT must look like 30/m (a number, then /s, /m, /h or /d).")
 
 # --- Demo sign-in (development only) ------------------------------------------------------------
 DEMO_LOGIN_ENABLED = env.bool("DEMO_LOGIN_ENABLED", default=not PRODUCTION)
@@ -213,6 +264,19 @@ DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-password"
 
 SUPPORT_CONTACT = env.str("SUPPORT_CONTACT", default="your Custom Metrics Console administrator")
+
+# --- Prometheus metrics at /metrics -------------------------------------------------------------
+# Either (or both) opens the endpoint: a bearer token the scraper sends, or the scraper's networks.
+# With neither, production answers 404 and development answers loopback clients only.
+METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+for _network in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_NETWORKS: {_network!r} is not a network such as 10.0.0.0/8 or 127.0.0.1."
+        ) from None
 
 # --- Logging ------------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
@@ -240,5 +304,94 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.server": {"level": "WARNING"},
+        # SQL parameters hold session keys: never log them, whatever LOG_LEVEL says.
+        "django.db.backends": {"level": "INFO"},
     },
 }
+
+# === Sign-in: OIDC, trusted proxy, sessions, break-glass (issue 5; owned by metrics_ui/sso.py) ===
+# Every name below is read from the environment; the README's SSO section explains each.
+_MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+# OpenID Connect, in the app (mozilla-django-oidc). On when a client id is set, unless OIDC_ENABLED says.
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_ENABLED = env.bool("OIDC_ENABLED", default=bool(OIDC_RP_CLIENT_ID))
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="your company account")
+# Either a discovery URL (or the issuer, + /.well-known/openid-configuration), fetched at the first
+# sign-in and cached, or the endpoints one by one. Explicit endpoints win over discovery.
+OIDC_DISCOVERY_URL = env.str("OIDC_DISCOVERY_URL", default="")
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_OP_LOGOUT_ENDPOINT = env.str("OIDC_OP_LOGOUT_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid email profile")
+OIDC_EMAIL_CLAIM = env.str("OIDC_EMAIL_CLAIM", default="email")
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS = env.int("OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS", default=15 * 60)
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=5.0)  # mozilla-django-oidc's own default is none
+OIDC_USE_PKCE = env.bool("OIDC_USE_PKCE", default=True)
+OIDC_TOKEN_USE_BASIC_AUTH = env.bool("OIDC_TOKEN_USE_BASIC_AUTH", default=False)  # else client_secret_post
+OIDC_STORE_ID_TOKEN = True  # the id_token_hint for RP-initiated logout
+OIDC_AUTHENTICATE_CLASS = "metrics_ui.sso.AuthenticationRequestView"
+OIDC_CALLBACK_CLASS = "metrics_ui.sso.CallbackView"
+OIDC_OP_LOGOUT_URL_METHOD = "metrics_ui.sso.provider_logout_url"
+OIDC_EXEMPT_URLS = ["login", "logout", "no_access"]
+if OIDC_ENABLED:
+    if not OIDC_RP_CLIENT_ID:
+        raise ImproperlyConfigured("OIDC_ENABLED needs OIDC_RP_CLIENT_ID (and usually its secret).")
+    if not (OIDC_DISCOVERY_URL or OIDC_ISSUER) and not all(
+        (OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT, OIDC_OP_USER_ENDPOINT, OIDC_OP_JWKS_ENDPOINT)
+    ):
+        raise ImproperlyConfigured(
+            "OIDC_ENABLED needs OIDC_DISCOVERY_URL (or OIDC_ISSUER), or all four OIDC_OP_*_ENDPOINT settings."
+        )
+
+# Who may enter, and with which role (for OIDC and the trusted proxy alike). No role group: refused.
+ALLOWED_EMAIL_DOMAINS = env.list("ALLOWED_EMAIL_DOMAINS", default=[])
+REQUIRED_GROUPS = env.list("REQUIRED_GROUPS", default=[])
+ROLE_GROUPS_VIEWER = env.list("ROLE_GROUPS_VIEWER", default=[])
+ROLE_GROUPS_EDITOR = env.list("ROLE_GROUPS_EDITOR", default=[])
+ROLE_GROUPS_ADMIN = env.list("ROLE_GROUPS_ADMIN", default=[])
+
+# Trusted reverse proxy (oauth2-proxy, Cloudflare Access, Google IAP, Pomerium).
+PROXY_AUTH_ENABLED = env.bool("PROXY_AUTH_ENABLED", default=False)
+PROXY_AUTH_USER_HEADER = env.str("PROXY_AUTH_USER_HEADER", default="X-Forwarded-Email")
+PROXY_AUTH_GROUPS_HEADER = env.str("PROXY_AUTH_GROUPS_HEADER", default="X-Forwarded-Groups")
+PROXY_AUTH_TRUSTED_PROXIES = env.list("PROXY_AUTH_TRUSTED_PROXIES", default=[])
+for _proxy in PROXY_AUTH_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy.strip(), strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"PROXY_AUTH_TRUSTED_PROXIES: {_proxy!r} is not an address or a network such as 10.0.0.0/24."
+        ) from None
+if PROXY_AUTH_ENABLED and not PROXY_AUTH_TRUSTED_PROXIES:
+    raise ImproperlyConfigured("PROXY_AUTH_ENABLED needs PROXY_AUTH_TRUSTED_PROXIES (the proxy's addresses).")
+
+# Break-glass: a local admin signed in through a one-time link printed by `manage.py breakglass_login`.
+BREAKGLASS_ENABLED = env.bool("BREAKGLASS_ENABLED", default=False)
+BREAKGLASS_LINK_SECONDS = env.int("BREAKGLASS_LINK_SECONDS", default=15 * 60)
+
+# Probes and the sandbox API never take part in sign-in logic ("/" at the end: a prefix).
+SIGN_IN_EXEMPT_PATHS = ["/healthz", "/readyz", "/metrics", "/custom-metrics/"]
+
+AUTHENTICATION_BACKENDS = [
+    *(["metrics_ui.sso.OIDCBackend"] if OIDC_ENABLED else []),
+    *(["metrics_ui.proxy_auth.ProxyHeaderBackend"] if PROXY_AUTH_ENABLED else []),
+    *AUTHENTICATION_BACKENDS,
+]
+if PRODUCTION and not BREAKGLASS_ENABLED:
+    # No password sign-in in production: the demo form is development-only, break-glass is opt-in.
+    AUTHENTICATION_BACKENDS.remove(_MODEL_BACKEND)
+
+# Each does nothing unless its feature is on; keeping them installed keeps one request pipeline.
+MIDDLEWARE += [
+    "metrics_ui.sessions.SessionLimitsMiddleware",
+    "metrics_ui.proxy_auth.ProxyHeaderMiddleware",
+    "metrics_ui.sso.SessionRefresh",
+]
+# === end of the sign-in block ======================================================================

@@ -120,10 +120,15 @@ class BaseMetric:
         return next((f for f in self.filters if f.name == name), None)
 
     def allows_group_by(self, key: str) -> bool:
-        if key in self.group_by:
-            return True
+        """Whether ``key`` is a valid group-by of this metric.
+
+        A property group-by needs its property key (``session_property.city``): the bare
+        ``session_property`` names no label, so it is not a valid group-by on its own.
+        """
         prefix, dot, rest = key.partition(".")
-        return bool(dot and rest.strip()) and prefix in PROPERTY_GROUP_BYS and prefix in self.group_by
+        if prefix in PROPERTY_GROUP_BYS:
+            return bool(dot and rest.strip()) and prefix in self.group_by
+        return key in self.group_by
 
     def as_json(self) -> dict:
         """The element of the ``parameters`` endpoint's array that describes this metric."""

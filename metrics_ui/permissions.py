@@ -15,8 +15,12 @@ from django_htmx.http import HttpResponseClientRedirect
 
 
 def _login_redirect(request: HttpRequest) -> HttpResponse:
-    response = redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-    if getattr(request, "htmx", False):
+    htmx = getattr(request, "htmx", False)
+    # After signing in, an htmx request's person returns to the page they were on, not to the
+    # fragment's URL (which may only answer POST).
+    current = htmx.current_url_abs_path if htmx else None
+    response = redirect_to_login(current or request.get_full_path(), settings.LOGIN_URL)
+    if htmx:
         # Never swap a sign-in page into a fragment: send the whole browser to sign in.
         return HttpResponseClientRedirect(response["Location"])
     return response
@@ -38,6 +42,11 @@ def _requires(check: Callable[[object], bool]):
     return decorator
 
 
-viewer_required = _requires(lambda user: user.is_active)
-editor_required = _requires(lambda user: user.is_active and user.can_edit)
-admin_required = _requires(lambda user: user.is_active and user.is_console_admin)
+def has_access(user) -> bool:
+    """Active, and holding one of the three roles (a user without a role sees nothing)."""
+    return user.is_active and user.role in {"viewer", "editor", "admin"}
+
+
+viewer_required = _requires(has_access)
+editor_required = _requires(lambda user: has_access(user) and user.can_edit)
+admin_required = _requires(lambda user: has_access(user) and user.is_console_admin)

@@ -1,6 +1,8 @@
 from django.urls import path
 
-from metrics_ui.views import accounts, create, metrics, tokens
+from metrics_ui.views import accounts, create, metrics, ops, tokens
+from metrics_ui.views import audit as audit_views
+from metrics_ui.views import users as user_views
 
 urlpatterns = [
     path("", metrics.home, name="home"),
@@ -14,4 +16,17 @@ urlpatterns = [
     path("apps/<str:app_id>/metrics/<str:name>/", metrics.metric_detail, name="metric_detail"),
     path("apps/<str:app_id>/metrics/<str:name>/delete/", metrics.metric_delete, name="metric_delete"),
     path("apps/<str:app_id>/metrics/<str:name>/copy/", create.metric_copy, name="metric_copy"),
+    # Sign-in refusals, break-glass, the audit trail and user admin (issue 5).
+    path("no-access/", accounts.no_access, name="no_access"),
+    path("breakglass/<str:uidb64>/<str:token>/", accounts.breakglass_login, name="breakglass_login"),
+    path("audit/", audit_views.audit_log, name="audit_log"),
+    path("audit/export.csv", audit_views.audit_export, name="audit_export"),
+    path("users/", user_views.user_list, name="user_list"),
+    path("users/<int:pk>/deactivate/", user_views.user_deactivate, name="user_deactivate"),
+    path("users/<int:pk>/reactivate/", user_views.user_reactivate, name="user_reactivate"),
+    path("users/<int:pk>/end-sessions/", user_views.user_end_sessions, name="user_end_sessions"),
+    # For operators' machines: probes and Prometheus (no sign-in; see metrics_ui/views/ops.py).
+    path("healthz", ops.healthz, name="healthz"),
+    path("readyz", ops.readyz, name="readyz"),
+    path("metrics", ops.prometheus_metrics, name="prometheus_metrics"),
 ]

@@ -1,1 +1,143 @@
-"""The sandbox's data: organizations, their apps and tokens, and custom metrics."""
+"""The sandbox's data: organizations, their apps and tokens, and custom metrics.
+
+An organization owns apps and tokens; a token may manage every app of its organization and no
+other. Tokens are stored as SHA-256 digests (the sandbox never needs to send them anywhere), with
+a short prefix and the last four characters so an operator can tell them apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import string
+
+from django.db import models
+from django.utils import timezone
+
+from metrics_ui import catalog
+
+APP_ID_MAX_LENGTH = 64
+# The app ids the sandbox accepts (the console's upstream.validate_app_id uses the same rule).
+APP_ID_RE = re.compile(rf"[A-Za-z0-9_-]{{1,{APP_ID_MAX_LENGTH}}}")
+CUSTOM_METRIC_ID_LENGTH = 7
+_ID_ALPHABET = string.ascii_letters + string.digits
+
+
+def token_digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_custom_metric_id() -> str:
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(CUSTOM_METRIC_ID_LENGTH))
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class App(models.Model):
+    app_id = models.CharField(max_length=APP_ID_MAX_LENGTH, unique=True)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="apps")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("app_id",)
+
+    def __str__(self) -> str:
+        return self.app_id
+
+
+class TokenQuerySet(models.QuerySet):
+    def active(self) -> TokenQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class Token(models.Model):
+    """A sandbox API token. Only its digest is stored; the token itself is shown once, at minting."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="tokens")
+    label = models.CharField(max_length=200, blank=True)
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=4)
+    last4 = models.CharField(max_length=4)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("id",)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}…{self.last4}"
+
+    @classmethod
+    def mint(cls, organization: Organization, label: str = "", raw: str | None = None) -> tuple[Token, str]:
+        """Create a token; returns it with its raw value, which is not stored anywhere."""
+        raw = raw or secrets.token_hex(16)
+        token = cls.objects.create(
+            organization=organization, label=label, digest=token_digest(raw), prefix=raw[:4], last4=raw[-4:]
+        )
+        return token, raw
+
+    @classmethod
+    def authenticate(cls, raw: str) -> Token | None:
+        """The active token with this value, or None."""
+        if not raw:
+            return None
+        return cls.objects.active().select_related("organization").filter(digest=token_digest(raw)).first()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def revoke(self) -> None:
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])
+
+
+class CustomMetric(models.Model):
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="custom_metrics")
+    custom_metric_id = models.CharField(
+        max_length=CUSTOM_METRIC_ID_LENGTH, unique=True, default=new_custom_metric_id
+    )
+    name = models.CharField(max_length=catalog.NAME_MAX_LENGTH)
+    metric = models.CharField(max_length=100)
+    filters = models.JSONField(default=dict)
+    group_by = models.JSONField(default=list)
+    time_granularity = models.JSONField(default=list)
+    data_destination = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        # The id is assigned in insertion order, so it is the creation order the list endpoint uses.
+        ordering = ("id",)
+        constraints = [
+            # Names are unique per app (case-sensitive); this constraint, not a prior lookup, is what
+            # turns a duplicate create into 409, so two concurrent creates cannot both succeed.
+            models.UniqueConstraint(fields=["app", "name"], name="sandbox_custom_metric_unique_name_per_app"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.app.app_id}/{self.name}"
+
+    def as_json(self) -> dict:
+        return {
+            "custom_metric_id": self.custom_metric_id,
+            "app_id": self.app.app_id,
+            "name": self.name,
+            "metric": self.metric,
+            "filters": self.filters,
+            "group_by": self.group_by,
+            "time_granularity": self.time_granularity,
+            "data_destination": self.data_destination,
+        }

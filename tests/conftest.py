@@ -46,3 +46,12 @@ def browser_type_launch_args(browser_type_launch_args):
             "--no-first-run",
         ],
     }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_write_limits():
+    """Every test starts with no writes counted against the per-user rate limit (issue 7): user ids repeat
+    across tests (rolled-back rows), and the counters live in the cache, which outlives a test."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -1,11 +1,193 @@
-"""Creating a custom metric with the filter-tree builder, and copying one to other apps. (Stubs.)"""
+"""Creating a custom metric with the filter-tree builder, and copying one to other apps."""
 
+from __future__ import annotations
+
+from functools import partial
+
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+from django_htmx.http import HttpResponseClientRedirect, reswap
+
+from metrics_ui import access, audit, catalog, create_guard, filter_tree, metric_form, ratelimit, upstream
+from metrics_ui.observability import current_request_id
+from metrics_ui.permissions import editor_required
+from metrics_ui.views import errors
 
 
+@require_http_methods(["GET", "POST"])
+@editor_required
 def metric_create(request: HttpRequest, app_id: str) -> HttpResponse:
-    return HttpResponse(status=501)
+    try:
+        client = access.client_for(request.user, app_id)
+    except access.TokenUnreadable as error:
+        problem = errors.problem(request, error, request.get_full_path())
+        return render(request, "metrics/create.html", {"app_id": app_id, "problem": problem})
+    if request.method == "GET" and "check_name" in request.GET:
+        return _name_check(request, client, app_id)
+    metrics, from_catalog = metric_form.base_metrics(client, app_id)
+    page = partial(_page, request, app_id, region=client.region, from_catalog=from_catalog)
+    if request.method == "GET":
+        form, builder, source = _prefilled(request, client, app_id, metrics)
+        return page(form, builder, source=source)
+
+    action = request.POST.get("action", "create")
+    data = request.POST
+    builder = metric_form.Builder.from_data(data, metrics.get(data.get("metric", "")))
+    if data.get("built_for", "") != data.get("metric", ""):
+        builder.drop_inapplicable()
+    if action != "create":
+        builder.apply(action, data)
+        if builder.imported:
+            data = metric_form.merge_import(data, builder.imported)
+            builder.metric = metrics.get(data.get("metric", ""))
+            builder.drop_inapplicable()
+        form = metric_form.MetricForm(data, metrics=metrics, tree=builder.tree)
+        fragment = request.htmx and action.partition(":")[0] in metric_form.TREE_ACTIONS
+        return page(form, builder, fragment=fragment)
+
+    form = metric_form.MetricForm(data, metrics=metrics, tree=builder.tree)
+    if builder.notices or not form.is_valid():
+        # Conditions dropped by a base-metric change are never sent unseen: the person checks first.
+        return page(form, builder, submitted=True)
+    if ratelimit.write_limited(request):  # issue 7: the per-user write limit, input kept
+        form.add_error(None, ratelimit.MESSAGE)
+        return ratelimit.refused(request, page(form, builder, submitted=True))
+    outcome = _create(request, client, app_id, form.body())
+    if outcome.succeeded:
+        return _created(request, app_id, outcome)
+    return page(form, builder, outcome=outcome, submitted=True)
 
 
+def _create(request: HttpRequest, client: upstream.Client, app_id: str, body: dict) -> create_guard.Outcome:
+    outcome = create_guard.create_once(client, request.user.pk, app_id, body)
+    audit.record(
+        request,
+        "metric.create",
+        app_id=app_id,
+        metric=body["name"],
+        body=body,
+        upstream_status=outcome.upstream_status,
+        outcome=f"{outcome.kind} ({outcome.via})",
+    )
+    return outcome
+
+
+def _created(request: HttpRequest, app_id: str, outcome: create_guard.Outcome) -> HttpResponse:
+    messages.success(request, metric_form.outcome_words(outcome, app_id))
+    replaces = request.POST.get("replaces", "")
+    if replaces and replaces != outcome.metric.name:
+        # A replacement: offer to delete the old metric right here (the API has no edit).
+        context = {"app_id": app_id, "created": outcome.metric, "replaces": replaces}
+        return render(request, "metrics/create.html", context)
+    url = reverse("metric_detail", args=[app_id, outcome.metric.name])
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _prefilled(request: HttpRequest, client: upstream.Client, app_id: str, metrics: dict):
+    """The empty form, or one prefilled from ``?copy_of=`` / ``?replace=`` (the detail page's actions)."""
+    source_name = request.GET.get("copy_of") or request.GET.get("replace") or ""
+    # Most metrics people make count sessions; starting there shows the builder at once.
+    first = "sessions_total" if "sessions_total" in metrics else next(iter(metrics), "")
+    initial = {
+        "metric": first,
+        "time_granularity": [catalog.DEFAULT_GRANULARITY],
+        "data_destination": [catalog.DEFAULT_DESTINATION],
+    }
+    tree, source = filter_tree.EMPTY, None
+    if source_name:
+        try:
+            found = client.list_metrics(app_id)
+        except upstream.UpstreamError as error:
+            messages.warning(request, f"We couldn't load {source_name} to copy it: {error.message}")
+            found = ()
+        source = next((m for m in found if m.name == source_name), None)
+        if source is None and found:
+            messages.warning(request, f"There is no metric named {source_name} in {app_id} to copy.")
+        if source is not None:
+            taken = {m.name for m in found}
+            if "replace" in request.GET:
+                name = metric_form.next_free_name(source.name, taken)
+            elif f"{source.name}_copy" in taken:
+                name = metric_form.next_free_name(f"{source.name}_copy", taken)
+            else:
+                name = f"{source.name}_copy"
+            initial, tree = metric_form.initial_for(source, name)
+    form = metric_form.MetricForm(initial=initial, metrics=metrics, tree=tree)
+    builder = metric_form.Builder(tree, form.base_metric, metric_form.History())
+    return form, builder, source if "replace" in request.GET else None
+
+
+def _name_check(request: HttpRequest, client: upstream.Client, app_id: str) -> HttpResponse:
+    name = request.GET.get("name", "").strip()
+    problem = metric_form.name_problem(name)
+    state = "bad" if problem else "ok"
+    if not problem:
+        try:
+            if client.find_metric(app_id, name) is not None:
+                problem, state = f"A metric named {name} already exists in {app_id}.", "taken"
+        except upstream.UpstreamError:
+            problem, state = "We couldn't check whether this name is free right now.", "unknown"
+    context = {"app_id": app_id, "name": name, "problem": problem, "state": state}
+    return render(request, "metrics/create.html#name-check", context)
+
+
+def _page(
+    request,
+    app_id,
+    form,
+    builder,
+    *,
+    region="sandbox",
+    from_catalog=False,
+    fragment=False,
+    outcome=None,
+    source=None,
+    submitted=False,
+):
+    view = metric_form.BuilderView(form, builder, app_id, region=region, submitted=submitted)
+    context = {
+        "app_id": app_id,
+        "form": form,
+        "b": view,
+        "from_catalog": from_catalog,
+        "outcome": outcome,
+        "replaces": source.name if source else request.POST.get("replaces", ""),
+        "reference": current_request_id.get(""),
+        "json_import": request.POST.get("json_import", ""),
+    }
+    if outcome is not None:
+        view.apply_outcome(outcome)
+    context["partial_response"] = fragment
+    context["json_open"] = "1" if request.POST.get("json_open") else ""
+    if fragment and view.incremental:
+        # Only the new row, the status line and (if shown) the JSON: a few KB whatever the tree's size.
+        return reswap(render(request, "metrics/create.html#add-condition", context), "none")
+    template = "metrics/create.html#filter-tree" if fragment else "metrics/create.html"
+    return render(request, template, context)
+
+
+@require_http_methods(["GET", "POST"])
+@editor_required
 def metric_copy(request: HttpRequest, app_id: str, name: str) -> HttpResponse:
-    return HttpResponse(status=501)
+    try:
+        source = access.client_for(request.user, app_id).find_metric(app_id, name)
+    except (access.TokenUnreadable, upstream.UpstreamError) as error:
+        return render(request, "metrics/copy.html", {"app_id": app_id, "name": name, "error": error})
+    if source is None:
+        messages.warning(request, f"{name} doesn't exist in {app_id} any more.")
+        return redirect("metric_list", app_id)
+    targets = [a for a in access.user_apps(request.user) if a.app_id != app_id]
+    chosen = [a for a in targets if a.app_id in request.POST.getlist("apps")]
+    plan = metric_form.CopyPlan(request.user, source, chosen) if chosen else None
+    stage = request.POST.get("stage", "")
+    if plan is not None and stage == "confirm" and ratelimit.write_limited(request):  # issue 7
+        messages.error(request, ratelimit.MESSAGE)
+        stage = "check"  # the plan is shown again, with its confirm button
+    if plan is not None and stage == "confirm":
+        plan.run(lambda body, row: _create(request, row.client, row.app_id, body))
+    context = {"app_id": app_id, "name": name, "source": source, "targets": targets, "plan": plan,
+               "chosen": [a.app_id for a in chosen], "stage": stage if plan else ""}  # fmt: skip
+    return render(request, "metrics/copy.html", context)

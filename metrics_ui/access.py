@@ -1,0 +1,88 @@
+"""From a signed-in user to an upstream client: which apps they may open, and with which token.
+
+This is the only module that decrypts a stored token, immediately before building the client; the
+plaintext is never put in a template context, session, cache, message, URL or log record.
+A user only ever reaches their own tokens: an app that none of *their* tokens manages is a 404,
+whether or not another user manages it, so the answer reveals nothing about other users.
+
+Views handle ``TokenUnreadable`` like an upstream failure, never with a 500: it carries ``message``
+(plain words naming the token) and ``url`` (where to enter it again), which
+``metrics_ui.views.errors.problem`` turns into the usual banner.
+"""
+
+from dataclasses import dataclass
+
+from django.http import Http404
+from django.urls import reverse
+from django.views.decorators.debug import sensitive_variables
+
+from metrics_ui import encryption, upstream
+from metrics_ui.models import ApiToken, ManagedApp
+
+
+@dataclass(frozen=True)
+class AppRef:
+    app_id: str
+    token_id: int
+    token_label: str
+    region: str
+
+
+class TokenUnreadable(encryption.TokenUnreadable):
+    """A stored token can no longer be decrypted (the key list changed): the user must re-enter it."""
+
+    def __init__(self, token: ApiToken):
+        self.token_id = token.pk
+        self.token_label = token.label
+        self.message = (
+            f"Your saved token for {token.label} can no longer be read (the encryption key changed). "
+            "Please enter it again."
+        )
+        self.url = reverse("token_replace", args=[token.pk])
+        super().__init__(self.message)
+
+
+def user_apps(user) -> list[AppRef]:
+    """The apps the user's own tokens manage, sorted by app ID."""
+    if not user.is_authenticated:
+        return []
+    rows = ManagedApp.objects.filter(token__user=user).select_related("token").order_by("app_id")
+    return [AppRef(row.app_id, row.token_id, row.token.label, row.token.region) for row in rows]
+
+
+def token_apps(token: ApiToken) -> list[str]:
+    """The app IDs ``token`` manages, sorted."""
+    return sorted(token.apps.values_list("app_id", flat=True))
+
+
+def client_for(user, app_id: str) -> upstream.Client:
+    """A client for ``app_id`` using the user's own token for it.
+
+    Raises ``Http404`` when none of the user's tokens manages ``app_id``, and ``TokenUnreadable``
+    when that token can no longer be decrypted.
+    """
+    if not user.is_authenticated:
+        raise Http404
+    managed = ManagedApp.objects.filter(token__user=user, app_id=app_id).select_related("token").first()
+    if managed is None:
+        raise Http404
+    return client_for_token(managed.token)
+
+
+@sensitive_variables("plaintext")
+def client_for_token(token: ApiToken) -> upstream.Client:
+    """A client that sends ``token`` (already checked to belong to the caller) to its region."""
+    try:
+        plaintext = encryption.decrypt(token.ciphertext)
+    except encryption.TokenUnreadable:
+        raise TokenUnreadable(token) from None
+    return upstream.Client(plaintext, token.region)
+
+
+@sensitive_variables("plaintext")
+def token_matches(token: ApiToken, plaintext: str) -> bool:
+    """Whether ``token`` holds ``plaintext`` (False when it can no longer be decrypted)."""
+    try:
+        return encryption.decrypt(token.ciphertext) == plaintext
+    except encryption.TokenUnreadable:
+        return False

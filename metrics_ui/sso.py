@@ -1,0 +1,499 @@
+"""Single sign-on with OpenID Connect, and the gatekeeping shared with the trusted-proxy mode.
+
+Built on mozilla-django-oidc: a small library that does one thing (the authorization-code flow
+for Django's auth), exposes every step as an overridable method, and ships ``SessionRefresh``,
+which sends the browser back to the identity provider (IdP) with ``prompt=none`` once the ID token
+is older than ``OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS`` — so a person removed at the IdP loses access
+within that interval.
+
+What this module adds on top:
+
+* **Lazy discovery.** With ``OIDC_DISCOVERY_URL`` (or ``OIDC_ISSUER``) the provider's
+  ``.well-known/openid-configuration`` is fetched at the first sign-in, with ``OIDC_TIMEOUT``,
+  and kept for an hour; endpoints set explicitly (``OIDC_OP_*``) win over it.
+* **Gatekeeping** (``gatekeep``): the e-mail is the identity; allowed domains and/or required
+  groups; the role (viewer/editor/admin) comes from groups at every sign-in, and a person with no
+  role group is refused — never given a default role.
+* **Refusals** are a page ("you don't have access; ask <SUPPORT_CONTACT>"), an audit record with
+  the reason, and no session.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model
+from django.core.exceptions import SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render, resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRedirect
+from mozilla_django_oidc import middleware as oidc_middleware
+from mozilla_django_oidc import views as oidc_views
+from mozilla_django_oidc.auth import OIDCAuthenticationBackend
+
+from metrics_ui import audit
+
+logger = logging.getLogger(__name__)
+security_log = logging.getLogger("metrics_ui.security")
+
+OIDC_BACKEND = "metrics_ui.sso.OIDCBackend"
+
+# --- Gatekeeping (shared with metrics_ui.proxy_auth) ---------------------------------------------
+
+
+class Refused(Exception):
+    """Someone the identity provider vouched for may not use the console."""
+
+    def __init__(self, message: str, detail: str, identity: str = ""):
+        super().__init__(detail)
+        self.message = message  # for the person, in plain words; reveals no configuration
+        self.detail = detail  # for the audit trail and the operator
+        self.identity = identity
+
+
+def role_for(groups: Iterable[str]) -> str | None:
+    """The highest role any of ``groups`` grants, or ``None``."""
+    held = set(groups)
+    for role, setting in (
+        ("admin", "ROLE_GROUPS_ADMIN"),
+        ("editor", "ROLE_GROUPS_EDITOR"),
+        ("viewer", "ROLE_GROUPS_VIEWER"),
+    ):
+        if held & set(getattr(settings, setting, [])):
+            return role
+    return None
+
+
+def gatekeep(email: str, groups: Iterable[str], *, email_verified: object = True) -> str:
+    """The role for this identity, or ``Refused`` with the reason.
+
+    Checks, in order: a usable e-mail; the domain against ``ALLOWED_EMAIL_DOMAINS`` (when set);
+    membership of one of ``REQUIRED_GROUPS`` (when set); a role group.
+    """
+    email = (email or "").strip()
+    groups = [g for g in groups if g]
+    local, _, domain = email.rpartition("@")
+    if not local or not domain:
+        raise Refused(
+            "Your sign-in did not include an e-mail address, which this console needs to know who you are.",
+            "no e-mail address in the sign-in",
+            email,
+        )
+    if email_verified is False or str(email_verified).lower() == "false":
+        raise Refused(
+            "Your identity provider says your e-mail address is not verified.",
+            "e-mail address not verified by the identity provider",
+            email,
+        )
+    allowed_domains = {d.lower().lstrip("@") for d in settings.ALLOWED_EMAIL_DOMAINS}
+    if allowed_domains and domain.lower() not in allowed_domains:
+        raise Refused(
+            "Your e-mail address is not from an organisation that may use this console.",
+            f"e-mail domain {domain.lower()!r} is not in ALLOWED_EMAIL_DOMAINS",
+            email,
+        )
+    required = set(settings.REQUIRED_GROUPS)
+    if required and not required & set(groups):
+        raise Refused(
+            "Your account is not in a group that may use this console.",
+            f"not in any of REQUIRED_GROUPS (the sign-in carried {len(groups)} group(s))",
+            email,
+        )
+    role = role_for(groups)
+    if role is None:
+        configured = any(
+            getattr(settings, name, [])
+            for name in ("ROLE_GROUPS_VIEWER", "ROLE_GROUPS_EDITOR", "ROLE_GROUPS_ADMIN")
+        )
+        raise Refused(
+            "Your account is not in any of the console's viewer, editor or admin groups.",
+            "no role group matched"
+            if configured
+            else "no role groups are configured (ROLE_GROUPS_VIEWER/_EDITOR/_ADMIN), so nobody can sign in",
+            email,
+        )
+    return role
+
+
+def deactivated(email: str) -> Refused:
+    return Refused(
+        "Your account has been deactivated by an administrator of this console.",
+        "the user is deactivated in the console",
+        email,
+    )
+
+
+def groups_from(value: object) -> list[str]:
+    """Groups from a claim or header: a JSON list, or a comma-separated string."""
+    if isinstance(value, list | tuple | set):
+        return [str(item).strip() for item in value if str(item).strip()]
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return []
+
+
+def sync_user(email: str, role: str, *, first_name: str = "", last_name: str = ""):
+    """The console user for ``email`` (the identity), created or updated with ``role``.
+
+    Raises ``Refused`` when the user exists but was deactivated by an admin.
+    """
+    User = get_user_model()
+    matches = list(User.objects.filter(email__iexact=email)[:2])
+    if len(matches) > 1:
+        raise Refused(
+            "There is a problem with your account in this console.",
+            "two console users share this e-mail address",
+            email,
+        )
+    if not matches:
+        username = email.lower()[:150]
+        if User.objects.filter(username=username).exists():
+            raise Refused(
+                "There is a problem with your account in this console.",
+                "another console account already uses this e-mail address as its username",
+                email,
+            )
+        user = User(username=username, email=email, role=role)
+        user.first_name, user.last_name = first_name[:150], last_name[:150]
+        user.set_unusable_password()
+        user.save()
+        return user
+    user = matches[0]
+    if not user.is_active:
+        raise deactivated(email)
+    changed = []
+    for field, value in (("role", role), ("first_name", first_name[:150]), ("last_name", last_name[:150])):
+        if value and getattr(user, field) != value:
+            setattr(user, field, value)
+            changed.append(field)
+    if changed:
+        user.save(update_fields=changed)
+    return user
+
+
+def refused_response(request: HttpRequest, refusal: Refused | None = None, status: int = 403) -> HttpResponse:
+    """The "no access" page. Whoever gets it has no session afterwards."""
+    if hasattr(request, "session"):
+        request.session.flush()
+    return render(request, "accounts/no_access.html", {"refusal": refusal}, status=status)
+
+
+def unavailable_response(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/sso_unavailable.html", status=503)
+
+
+# --- The provider's configuration: explicit settings, else discovery (fetched lazily) -----------
+
+
+class SSOUnavailable(Exception):
+    """The identity provider's configuration could not be read."""
+
+
+_ENDPOINTS = {
+    # name: (explicit setting, discovery key)
+    "authorization": ("OIDC_OP_AUTHORIZATION_ENDPOINT", "authorization_endpoint"),
+    "token": ("OIDC_OP_TOKEN_ENDPOINT", "token_endpoint"),
+    "userinfo": ("OIDC_OP_USER_ENDPOINT", "userinfo_endpoint"),
+    "jwks": ("OIDC_OP_JWKS_ENDPOINT", "jwks_uri"),
+    "logout": ("OIDC_OP_LOGOUT_ENDPOINT", "end_session_endpoint"),
+}
+_DISCOVERY_TTL_SECONDS = 3600
+_DISCOVERY_MAX_BYTES = 512 * 1024
+_discovered: dict[str, tuple[float, dict]] = {}
+
+
+def discovery_url() -> str:
+    if settings.OIDC_DISCOVERY_URL:
+        return settings.OIDC_DISCOVERY_URL
+    if settings.OIDC_ISSUER:
+        return settings.OIDC_ISSUER.rstrip("/") + "/.well-known/openid-configuration"
+    return ""
+
+
+def provider_metadata() -> dict:
+    """The discovery document (cached for an hour per process), or ``{}`` when none is configured."""
+    url = discovery_url()
+    if not url:
+        return {}
+    cached = _discovered.get(url)
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    if not url.startswith(("https://", "http://")):
+        raise SSOUnavailable(f"OIDC_DISCOVERY_URL must be an http(s) URL, not {url!r}")
+    try:
+        # The IdP is not the Embrace API, so this does not go through metrics_ui.upstream.
+        request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
+        with urllib.request.urlopen(request, timeout=settings.OIDC_TIMEOUT) as response:  # noqa: S310
+            metadata = json.loads(response.read(_DISCOVERY_MAX_BYTES))
+    except (OSError, ValueError) as exc:
+        logger.warning("Could not read the OIDC discovery document", extra={"url": url, "error": str(exc)})
+        raise SSOUnavailable(f"could not read {url}: {exc}") from exc
+    if not isinstance(metadata, dict):
+        raise SSOUnavailable(f"{url} did not return a JSON object")
+    _discovered[url] = (time.monotonic() + _DISCOVERY_TTL_SECONDS, metadata)
+    return metadata
+
+
+def endpoint(name: str) -> str:
+    """The provider's ``name`` endpoint. ``logout`` may be ``""`` (the IdP offers none)."""
+    setting, key = _ENDPOINTS[name]
+    explicit = getattr(settings, setting, "")
+    if explicit:
+        return explicit
+    value = provider_metadata().get(key, "")
+    if not value and name != "logout":
+        raise SSOUnavailable(f"neither {setting} nor the discovery document's {key} is set")
+    return value
+
+
+def expected_issuer() -> str:
+    if settings.OIDC_ISSUER:
+        return settings.OIDC_ISSUER.rstrip("/")
+    return str(provider_metadata().get("issuer", "")).rstrip("/") if discovery_url() else ""
+
+
+def forget_discovery() -> None:
+    """Drop the cached discovery documents (tests; or after the operator changes the IdP)."""
+    _discovered.clear()
+
+
+# --- The authentication backend ------------------------------------------------------------------
+
+
+class OIDCBackend(OIDCAuthenticationBackend):
+    """Claims → console user. The e-mail claim is the identity; the groups claim gives the role."""
+
+    def authenticate(self, request, **kwargs):
+        # Only the OIDC callback passes a nonce; password and proxy sign-ins are not ours.
+        if request is None or "nonce" not in kwargs or not settings.OIDC_ENABLED:
+            return None
+        self.OIDC_OP_TOKEN_ENDPOINT = endpoint("token")
+        self.OIDC_OP_USER_ENDPOINT = endpoint("userinfo")
+        self.OIDC_OP_JWKS_ENDPOINT = endpoint("jwks")
+        self._role = None
+        return super().authenticate(request, **kwargs)
+
+    def verify_token(self, token, **kwargs):
+        payload = super().verify_token(token, **kwargs)
+        if "nonce" in kwargs:  # the ID token (userinfo may also come as a JWT)
+            audience = payload.get("aud")
+            audiences = audience if isinstance(audience, list) else [audience]
+            if settings.OIDC_RP_CLIENT_ID not in audiences:
+                raise SuspiciousOperation("The ID token was issued for another client.")
+            issuer = expected_issuer()
+            if issuer and str(payload.get("iss", "")).rstrip("/") != issuer:
+                raise SuspiciousOperation("The ID token was issued by another provider.")
+        return payload
+
+    def get_userinfo(self, access_token, id_token, payload):
+        userinfo = super().get_userinfo(access_token, id_token, payload)
+        if userinfo.get("sub") and payload.get("sub") and userinfo["sub"] != payload["sub"]:
+            raise SuspiciousOperation("The userinfo answer is about someone else.")
+        # Some providers (Microsoft Entra ID) put groups only in the ID token, so both count;
+        # the ID token was verified above, userinfo came straight from the provider over TLS.
+        return {**payload, **userinfo}
+
+    def verify_claims(self, claims) -> bool:
+        email = str(claims.get(settings.OIDC_EMAIL_CLAIM) or "")
+        try:
+            self._role = gatekeep(
+                email,
+                groups_from(claims.get(settings.OIDC_GROUPS_CLAIM)),
+                email_verified=claims.get("email_verified", True),
+            )
+        except Refused as refusal:
+            self.request.sso_refusal = refusal
+            return False
+        return True
+
+    def get_or_create_user(self, access_token, id_token, payload):
+        # Replaced whole: the user is found by the configured e-mail claim and synced (role, names)
+        # at every sign-in, and refusals carry their reason to the callback view.
+        claims = self.get_userinfo(access_token, id_token, payload)
+        if not self.verify_claims(claims):
+            return None
+        email = str(claims.get(settings.OIDC_EMAIL_CLAIM))
+        try:
+            return sync_user(
+                email,
+                self._role,
+                first_name=str(claims.get("given_name") or ""),
+                last_name=str(claims.get("family_name") or ""),
+            )
+        except Refused as refusal:
+            self.request.sso_refusal = refusal
+            return None
+
+    def get_user(self, user_id):
+        user = super().get_user(user_id)
+        # A deactivated user's sessions stop working at their next request.
+        return user if user is not None and user.is_active else None
+
+
+# --- The views mozilla-django-oidc routes to (settings point OIDC_*_CLASS here) -----------------
+
+
+def safe_next(request: HttpRequest, url: str | None) -> str | None:
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return None
+
+
+class AuthenticationRequestView(oidc_views.OIDCAuthenticationRequestView):
+    """Sends the browser to the provider. Discovery happens here, at the first sign-in."""
+
+    def get(self, request):
+        if not settings.OIDC_ENABLED:
+            raise Http404
+        try:
+            self.OIDC_OP_AUTH_ENDPOINT = endpoint("authorization")
+        except SSOUnavailable:
+            return unavailable_response(request)
+        self.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID
+        return super().get(request)
+
+
+class CallbackView(oidc_views.OIDCAuthenticationCallbackView):
+    """The provider sends the browser back here; a refusal gets the no-access page and no session."""
+
+    def get(self, request):
+        if not settings.OIDC_ENABLED:
+            raise Http404
+        self.was_signed_in = request.user.is_authenticated  # a session refresh, not a first sign-in
+        if request.GET.get("error"):
+            # mozilla-django-oidc signs the person out on a provider error; say why in the trail.
+            request.sign_out_reason = "the identity provider did not renew the session"
+        try:
+            return super().get(request)
+        except SuspiciousOperation as exc:
+            # An old or replayed callback (state not in this session), or a token that failed
+            # verification: nobody is signed in; the person starts again.
+            security_log.warning("Sign-in response rejected", extra={"error": str(exc)})
+            audit.record(request, "auth.refused", outcome="rejected", detail=str(exc)[:200])
+            messages.error(request, "Signing in did not complete. Please try again.")
+            return redirect(settings.LOGIN_URL)
+        except (OSError, ValueError, SSOUnavailable) as exc:
+            # OSError covers every requests/urllib failure (timeouts, refused, HTTP errors).
+            logger.warning("Sign-in with the identity provider failed", extra={"error": str(exc)})
+            audit.record(request, "auth.refused", outcome="error", detail="identity provider unreachable")
+            return unavailable_response(request)
+
+    @property
+    def success_url(self):
+        # mozilla-django-oidc checked ``next`` when the flow started; check again, it costs nothing.
+        return safe_next(self.request, self.request.session.get("oidc_login_next")) or resolve_url(
+            settings.LOGIN_REDIRECT_URL
+        )
+
+    def login_failure(self):
+        request = self.request
+        refusal = getattr(request, "sso_refusal", None)
+        if refusal is None and getattr(self, "user", None) is not None and not self.user.is_active:
+            refusal = deactivated(self.user.email)
+        if refusal is not None:
+            security_log.warning("Sign-in refused", extra={"reason": refusal.detail})
+            audit.record(
+                request, "auth.refused", outcome="refused", detail=refusal.detail, username=refusal.identity
+            )
+            return refused_response(request, refusal)
+        error = request.GET.get("error", "")[:60]
+        audit.record(
+            request,
+            "auth.refused",
+            outcome="expired" if self.was_signed_in else "incomplete",
+            detail=f"the identity provider answered {error!r}" if error else "sign-in did not complete",
+        )
+        if self.was_signed_in:
+            messages.info(request, "Your sign-in needs to be renewed. Please sign in again.")
+        else:
+            messages.error(request, "Signing in did not complete. Please try again.")
+        return redirect(settings.LOGIN_URL)
+
+
+class SessionRefresh(oidc_middleware.SessionRefresh):
+    """Re-checks the provider once the ID token is older than the refresh interval.
+
+    Always installed; does nothing unless ``OIDC_ENABLED`` and the session came from OIDC.
+    An htmx request gets ``HX-Redirect`` (a cross-site redirect inside a fragment request can't work).
+    """
+
+    def process_request(self, request):
+        from metrics_ui.sessions import is_exempt
+
+        if not settings.OIDC_ENABLED or is_exempt(request.path) or not self.is_refreshable_url(request):
+            return None
+        if request.session.get("oidc_id_token_expiration", 0) > time.time():
+            return None
+        try:
+            self.OIDC_OP_AUTHORIZATION_ENDPOINT = endpoint("authorization")
+        except SSOUnavailable:
+            # The provider is down: keep the session (its absolute lifetime still applies) and
+            # try again on the next request, rather than locking everyone out.
+            logger.warning("Could not re-check the session with the identity provider")
+            return None
+        self.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID
+        self.OIDC_RP_SCOPES = settings.OIDC_RP_SCOPES
+        response = super().process_request(request)
+        if response is not None and getattr(request, "htmx", False):
+            current = getattr(request.htmx, "current_url_abs_path", None)
+            request.session["oidc_login_next"] = safe_next(request, current) or resolve_url(
+                settings.LOGIN_REDIRECT_URL
+            )
+            return HttpResponseClientRedirect(response["Location"])
+        return response
+
+
+# --- Sign-out at the provider (RP-initiated logout) -------------------------------------------
+
+
+def is_oidc_session(request: HttpRequest) -> bool:
+    return request.session.get(BACKEND_SESSION_KEY) == OIDC_BACKEND
+
+
+def provider_logout_url(request: HttpRequest) -> str:
+    """Where to send the browser after signing out: the provider's end-session endpoint when it has
+    one (OpenID Connect RP-Initiated Logout), so the IdP session ends too; else our sign-in page."""
+    after = request.build_absolute_uri(resolve_url(settings.LOGOUT_REDIRECT_URL))
+    if not settings.OIDC_ENABLED or not is_oidc_session(request):
+        return after
+    try:
+        end_session = endpoint("logout")
+    except SSOUnavailable:
+        end_session = ""
+    if not end_session:
+        return after
+    params = {"client_id": settings.OIDC_RP_CLIENT_ID, "post_logout_redirect_uri": after}
+    id_token = request.session.get("oidc_id_token")
+    if id_token:
+        params["id_token_hint"] = id_token
+    separator = "&" if "?" in end_session else "?"
+    return f"{end_session}{separator}{urlencode(params)}"
+
+
+@dataclass(frozen=True)
+class Provider:
+    """What the sign-in page needs to offer single sign-on."""
+
+    name: str
+    start_url: str
+
+
+def sign_in_options(request: HttpRequest, next_url: str | None) -> Provider | None:
+    if not settings.OIDC_ENABLED:
+        return None
+    start = resolve_url("oidc_authentication_init")
+    safe = safe_next(request, next_url)
+    if safe:
+        start = f"{start}?{urlencode({'next': safe})}"
+    return Provider(settings.OIDC_PROVIDER_NAME, start)

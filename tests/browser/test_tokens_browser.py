@@ -1,0 +1,43 @@
+"""In a real browser: the demo user replaces the wired-up sandbox token by hand, and sees only its
+last four characters; the home and token pages pass axe-core."""
+
+import pytest
+
+from tests.browser.conftest import axe_violations
+
+pytestmark = pytest.mark.browser
+
+
+def test_demo_user_removes_and_adds_a_token_and_sees_only_its_last_four(signed_in_page, demo_user, seed):
+    token = seed["token"]
+    page = signed_in_page()
+    page.get_by_role("link", name="API tokens").click()
+    page.get_by_role("link", name="Remove Sandbox (demo)").click()
+    page.get_by_role("button", name="Remove token").click()
+    page.get_by_text("Token “Sandbox (demo)” removed").wait_for()
+
+    page.get_by_label("Label").fill("My sandbox token")
+    page.get_by_label("Region").select_option("sandbox")
+    page.get_by_label("Embrace API token").fill(token)
+    page.get_by_label("App IDs").fill("appID1, appID2")
+    page.get_by_role("button", name="Check with Embrace and save").click()
+    page.get_by_text("Token “My sandbox token” saved").wait_for()
+
+    row = page.get_by_role("row", name="My sandbox token")
+    assert f"••••{token[-4:]}" in row.inner_text()
+    assert "appID1, appID2" in row.inner_text()
+    assert token not in page.content()
+    assert page.get_by_label("Embrace API token").input_value() == ""
+
+    page.get_by_role("link", name="Apps", exact=True).click()
+    page.get_by_role("link", name="appID1").wait_for()
+    assert token not in page.evaluate("() => JSON.stringify(Object.assign({}, localStorage, sessionStorage))")
+    assert page.csp_violations == []
+
+
+def test_home_and_token_pages_have_no_serious_accessibility_violations(signed_in_page, demo_user):
+    page = signed_in_page(bypass_csp=True)
+    token_id = demo_user.api_tokens.get().pk
+    for path in ("/", "/tokens/", f"/tokens/{token_id}/replace/", f"/tokens/{token_id}/delete/"):
+        page.goto(path)
+        assert axe_violations(page) == [], path

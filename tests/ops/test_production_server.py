@@ -1,0 +1,87 @@
+"""The image's start-up path, for real: collectstatic, then gunicorn in production mode.
+
+This is what the Dockerfile does, minus Docker: static files collected with hashed names and
+compressed, then ``gunicorn dashboard.wsgi -c gunicorn.conf.py`` with ``CONSOLE_MODE=production``
+behind a TLS-terminating proxy (played by an ``X-Forwarded-Proto: https`` header). Production-only
+failures, such as a template naming a static file that is not in the manifest, show up here.
+"""
+
+import re
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from tests.ops.support import BASE_DIR, Gunicorn, prepare_database, production_env
+
+pytestmark = pytest.mark.slow
+
+HOST = "console.example.com"
+
+
+def test_a_production_instance_serves_pages_static_files_and_probes(tmp_path, request):
+    env = production_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'console.sqlite3'}",
+        STATIC_ROOT=str(tmp_path / "static"),
+        TRUST_X_FORWARDED_PROTO="true",
+        # Production's sign-in here: a trusted sign-in proxy (oauth2-proxy and the like) on loopback.
+        PROXY_AUTH_ENABLED="true",
+        PROXY_AUTH_TRUSTED_PROXIES="127.0.0.1/32",
+        ROLE_GROUPS_VIEWER="console-viewers",
+    )
+    collected = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert collected.returncode == 0, collected.stderr
+    prepared = prepare_database(env, request)
+    assert prepared.returncode == 0, prepared.stderr
+
+    server = Gunicorn(env, workers=1, log_path=tmp_path / "gunicorn.log", host=HOST)
+    try:
+        proxied = {"Host": HOST, "X-Forwarded-Proto": "https"}
+        signed_in = {
+            **proxied,
+            "X-Forwarded-Email": "viewer@example.com",
+            "X-Forwarded-Groups": "console-viewers",
+        }
+
+        # Plain HTTP to a page is sent to HTTPS; the probes answer as they are.
+        plain = requests.get(f"{server.url}/", headers={"Host": HOST}, allow_redirects=False, timeout=30)
+        assert plain.status_code == 301 and plain.headers["Location"] == f"https://{HOST}/"
+        assert requests.get(f"{server.url}/healthz", headers={"Host": HOST}, timeout=30).status_code == 200
+        assert (
+            requests.get(f"{server.url}/readyz", headers={"Host": HOST}, timeout=30).json()["status"] == "ok"
+        )
+        # An unknown host is refused before any view runs.
+        assert requests.get(f"{server.url}/", headers={"Host": "evil.example"}, timeout=30).status_code == 400
+
+        home = requests.get(f"{server.url}/", headers=signed_in, allow_redirects=False, timeout=30)
+        tokens = requests.get(f"{server.url}/tokens/", headers=signed_in, timeout=30)
+        missing = requests.get(f"{server.url}/no/such/page/", headers=signed_in, timeout=30)
+        sign_in = requests.get(f"{server.url}/login/", headers=proxied, timeout=30)
+        assert home.status_code == 200 and "Sign out" in home.text
+        assert tokens.status_code == 200
+        assert missing.status_code == 404
+        assert sign_in.status_code == 200
+        for response in (home, tokens, missing, sign_in):
+            assert "'nonce-" in response.headers["Content-Security-Policy"]
+            assert "max-age=31536000" in response.headers["Strict-Transport-Security"]
+
+        # Static files: hashed names from the manifest, served compressed and cached for good.
+        stylesheet = re.search(r'href="(/static/css/console\.[0-9a-f]{12}\.css)"', home.text)
+        assert stylesheet, "the page does not link the hashed stylesheet"
+        css = requests.get(
+            f"{server.url}{stylesheet.group(1)}", headers={**proxied, "Accept-Encoding": "gzip"}, timeout=30
+        )
+        assert css.status_code == 200 and css.headers["Content-Encoding"] == "gzip"
+        assert "immutable" in css.headers["Cache-Control"]
+        session_key = home.cookies["__Host-console-session"]
+    finally:
+        server.stop()
+    assert session_key not in server.log()

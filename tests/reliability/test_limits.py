@@ -1,0 +1,265 @@
+"""Limits (issue 7 §7): request size caps, filter depth and size caps, and the per-user write rate limit.
+
+Each limit answers with a message in plain words and keeps what the person entered; none is a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import urlencode
+
+import pytest
+from django.urls import reverse
+
+from metrics_ui import filter_tree, ratelimit
+from metrics_ui.models import ApiToken
+from sandbox.models import CustomMetric
+
+APP = "appID1"
+CREATE = reverse("metric_create", args=[APP])
+HTMX = {"HTTP_HX_REQUEST": "true"}
+LIMITED = "You&#x27;ve made a lot of changes in a short time. Please wait a minute and try again."
+
+
+def create_form(name: str = "sessions_by_version", **extra) -> dict:
+    tree = filter_tree.Group("and", (filter_tree.Condition("app_version", "eq", "1.2"),))
+    data = {
+        "name": name,
+        "metric": "sessions_total",
+        "built_for": "sessions_total",
+        "group_by": ["app_version"],
+        "time_granularity": ["daily"],
+        "data_destination": ["metrics_api"],
+        "action": "create",
+        **filter_tree.to_form(tree),
+    }
+    return {**data, **extra}
+
+
+def deep_json(depth: int) -> dict:
+    node: dict = {"field_op": "eq", "key": "app_version", "val": "1.2"}
+    for _ in range(depth):
+        node = {"op": "and", "children": [node]}
+    return node
+
+
+def many_conditions(count: int) -> filter_tree.Group:
+    return filter_tree.Group(
+        "or", tuple(filter_tree.Condition("app_version", "eq", str(i)) for i in range(count))
+    )
+
+
+def flat_json(conditions: int) -> str:
+    leaf = '{"key":"app_version","field_op":"eq","val":"1"}'
+    return '{"op":"or","children":[' + ",".join([leaf] * conditions) + "]}"
+
+
+# --- request size caps ----------------------------------------------------------------------------
+
+
+def test_a_one_megabyte_post_gets_a_plain_413_page_with_a_reference_not_a_500(signed_in_client):
+    response = signed_in_client.post(CREATE, create_form(json_import="x" * 1024 * 1024))
+    page = response.content.decode()
+    assert response.status_code == 413
+    assert "That was too much to send at once" in page and "at most 256 KB" in page
+    assert response["X-Request-ID"] in page
+    assert "Sign out" in page  # the normal console page, with its navigation, not a bare error
+
+
+def test_an_oversized_htmx_post_shows_its_message_in_the_page_message_area(signed_in_client):
+    """htmx 2 doesn't swap a 4xx answer, so the message comes as a 200 aimed at #messages."""
+    response = signed_in_client.post(CREATE, create_form(json_import="x" * 1024 * 1024), **HTMX)
+    assert response.status_code == 200
+    assert response["HX-Retarget"] == "#messages" and response["HX-Reswap"] == "innerHTML"
+    page = response.content.decode()
+    assert page.lstrip().startswith('<div id="request-refused"') and "too much to send" in page
+
+
+def test_ten_thousand_conditions_as_form_fields_are_refused_as_too_many_fields(signed_in_client):
+    tree = filter_tree.Group(
+        "or", tuple(filter_tree.Condition("app_version", "eq", str(i)) for i in range(10_000))
+    )
+    response = signed_in_client.post(CREATE, create_form(**filter_tree.to_form(tree)))
+    assert response.status_code == 413
+    assert "That was too much to send at once" in response.content.decode()
+
+
+def test_a_token_post_of_a_megabyte_is_refused_before_anything_is_checked(signed_in_client, fault_proxy):
+    data = {"label": "Big", "region": "sandbox", "token": "t" * 1024 * 1024, "app_ids": "appX"}
+    response = signed_in_client.post(reverse("token_list"), data)
+    assert response.status_code == 413
+    assert fault_proxy.requests == []
+
+
+# --- filter depth and size caps -------------------------------------------------------------------
+
+
+def test_a_filter_nested_a_thousand_levels_deep_is_explained_not_a_recursion_error(signed_in_client):
+    """Pasted as JSON (the only way a person can send so deep a tree): a message, the name kept."""
+    data = create_form(json_import=json.dumps(deep_json(1000)), action="import_json")
+    response = signed_in_client.post(CREATE, data)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "nested more than" in page
+    assert 'value="sessions_by_version"' in page
+
+
+def test_a_form_path_a_thousand_levels_deep_is_ignored_and_the_form_still_renders(signed_in_client):
+    deep = "filter-" + ".".join(["0"] * 1000)
+    data = create_form(**{f"{deep}-node": "group", f"{deep}-key": "app_version", f"{deep}-value": "x"})
+    # Browsers send forms URL-encoded: a 2,000-character field name is fine there.
+    body = urlencode({**data, "action": "refresh"}, doseq=True)
+    response = signed_in_client.post(CREATE, body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    assert "app version is 1.2" in response.content.decode()
+    # As multipart, the same field name is over Django's part-header limit: a plain 400 page, not a 500.
+    response = signed_in_client.post(CREATE, {**data, "action": "refresh"})
+    assert response.status_code == 400
+    assert "couldn't understand that request" in response.content.decode()
+
+
+def test_a_pasted_filter_with_five_thousand_conditions_is_explained(signed_in_client):
+    """Under the body cap but far over the builder's limits: a message, nothing sent upstream."""
+    data = create_form(json_import=flat_json(5_000), action="import_json")
+    response = signed_in_client.post(CREATE, data)
+    assert response.status_code == 200
+    assert "more than 400 items" in response.content.decode()
+
+
+def test_a_pasted_filter_with_ten_thousand_conditions_is_over_the_body_cap(signed_in_client):
+    response = signed_in_client.post(CREATE, create_form(json_import=flat_json(10_000), action="import_json"))
+    assert response.status_code == 413
+
+
+def test_a_filter_over_fifty_conditions_is_refused_on_submit_with_the_input_kept(
+    signed_in_client, fault_proxy
+):
+    tree = filter_tree.Group(
+        "or", tuple(filter_tree.Condition("app_version", "eq", str(i)) for i in range(60))
+    )
+    response = signed_in_client.post(CREATE, create_form(**filter_tree.to_form(tree)))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert f"at most {filter_tree.MAX_CONDITIONS} conditions" in page
+    assert 'name="filter-0.59-value" value="59"' in page
+    assert fault_proxy.count("POST") == 0
+
+
+# --- the per-user write rate limit ----------------------------------------------------------------
+
+
+@pytest.fixture
+def two_writes(settings):
+    settings.WRITE_RATE_LIMIT = "2/m"
+    return settings
+
+
+def test_creates_past_the_limit_are_refused_with_a_message_and_the_input_kept(
+    signed_in_client, fault_proxy, two_writes
+):
+    for name in ("first_metric", "second_metric"):
+        assert signed_in_client.post(CREATE, create_form(name)).status_code == 302
+    response = signed_in_client.post(CREATE, create_form("third_metric"))
+    page = response.content.decode()
+    assert response.status_code == 429 and response["Retry-After"] == "60"
+    assert LIMITED in page
+    assert 'name="name" id="id_name" value="third_metric"' in page
+    assert 'name="time_granularity" value="daily" checked' in page
+    assert 'name="filter-0.0-value" value="1.2"' in page
+    assert fault_proxy.count("POST") == 2  # the third never reached Embrace
+    assert not CustomMetric.objects.filter(name="third_metric").exists()
+
+
+def test_an_htmx_create_past_the_limit_gets_its_message_as_a_200_so_htmx_shows_it(
+    signed_in_client, fault_proxy, two_writes
+):
+    for name in ("first_metric", "second_metric"):
+        signed_in_client.post(CREATE, create_form(name), **HTMX)
+    response = signed_in_client.post(CREATE, create_form("third_metric"), **HTMX)
+    assert response.status_code == 200
+    assert LIMITED in response.content.decode()
+    assert fault_proxy.count("POST") == 2
+
+
+def test_builder_actions_are_never_limited(signed_in_client, two_writes):
+    for name in ("first_metric", "second_metric", "third_metric"):
+        signed_in_client.post(CREATE, create_form(name))
+    for _ in range(5):
+        response = signed_in_client.post(CREATE, create_form(action="add_condition:0"), **HTMX)
+        assert response.status_code == 200 and LIMITED not in response.content.decode()
+
+
+def test_deletes_past_the_limit_are_refused_and_the_metric_stays(signed_in_client, fault_proxy, two_writes):
+    creates = [signed_in_client.post(CREATE, create_form(name)) for name in ("one_m", "two_m")]
+    assert [r.status_code for r in creates] == [302, 302]  # the two writes of the budget
+    url = reverse("metric_delete", args=[APP, "one_m"])
+    response = signed_in_client.post(url, {"confirm_name": "one_m"})
+    page = response.content.decode()
+    assert response.status_code == 429
+    assert LIMITED in page and "Nothing was deleted" in page
+    assert 'value="one_m"' in page  # the typed name is kept
+    assert response["X-Request-ID"] in page
+    assert fault_proxy.count("DELETE") == 0
+    assert CustomMetric.objects.filter(app__app_id=APP, name="one_m").exists()
+
+
+def test_token_changes_past_the_limit_are_refused_before_embrace_is_asked(
+    signed_in_client, demo_user, fault_proxy, two_writes
+):
+    url = reverse("token_list")
+    for label in ("One", "Two"):
+        signed_in_client.post(url, {"label": label, "region": "sandbox", "token": "short", "app_ids": "x"})
+    fault_proxy.clear()
+    data = {"label": "Three", "region": "sandbox", "token": "tok_limited_0123456789", "app_ids": "appX, appY"}
+    response = signed_in_client.post(url, data)
+    page = response.content.decode()
+    assert response.status_code == 429
+    assert LIMITED in page
+    assert 'value="Three"' in page and re.search(r">\s*appX, appY</textarea>", page)
+    assert "tok_limited_0123456789" not in page
+    assert fault_proxy.requests == []  # the token wasn't even checked with Embrace
+    assert not ApiToken.objects.filter(label="Three").exists()
+
+    token = ApiToken.objects.get(user=demo_user)
+    response = signed_in_client.post(
+        reverse("token_replace", args=[token.pk]), {"token": "x" * 20, "app_ids": APP}
+    )
+    assert response.status_code == 429 and LIMITED in response.content.decode()
+    assert fault_proxy.requests == []
+
+
+def test_the_limit_is_per_person(signed_in_client, make_user, client_factory, two_writes):
+    for name in ("first_metric", "second_metric", "third_metric"):
+        signed_in_client.post(CREATE, create_form(name))
+    other = client_factory(make_user("other-editor"))
+    assert other.post(CREATE, create_form("others_metric")).status_code == 302
+
+
+@pytest.fixture
+def client_factory():
+    from django.test import Client
+
+    def make(user):
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+def test_the_limit_fails_open_when_the_cache_cannot_count(rf, settings, demo_user):
+    """A cache outage must not stop every change: the limiter lets the write through and logs it."""
+    unreachable = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": unreachable,
+            "OPTIONS": {"socket_connect_timeout": 0.2},
+        }
+    }
+    settings.WRITE_RATE_LIMIT = "1/m"
+    request = rf.post("/")
+    request.user = demo_user
+    assert ratelimit.write_limited(request) is False
+    assert ratelimit.write_limited(request) is False
