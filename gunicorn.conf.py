@@ -8,6 +8,7 @@ gunicorn's own access log is off and its error log is JSON too.
 import glob
 import math
 import os
+import shutil
 import tempfile
 
 
@@ -75,7 +76,10 @@ logconfig_dict = {
 # worker that answers /metrics adds up all of them. Each gunicorn master gets its own fresh
 # directory unless one is given (in a container, point it at a tmpfs / emptyDir volume).
 # It must be in the environment before any worker imports prometheus_client.
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="console-prometheus-"))
+_own_multiproc_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _own_multiproc_dir:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="console-prometheus-")
+os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 
 def on_starting(server) -> None:
@@ -88,3 +92,8 @@ def child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    if _own_multiproc_dir:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

@@ -310,9 +310,7 @@ def click_to_dom(url: str, clicks: int) -> None:
             f"click '+ Condition' to DOM updated, p95 ({clicks} clicks)",
             f"{timings[int(len(timings) * 0.95)]:.1f} ms",
         )
-        print(
-            "    (manage.py runserver on loopback, development settings; the tree grows from 0 to 50 conditions)"
-        )
+        print("    (manage.py runserver on loopback, development settings; the tree grows from 0 to 50)")
     finally:
         server.terminate()
         server.wait(timeout=10)

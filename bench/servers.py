@@ -190,6 +190,7 @@ def console_and_upstream(args: argparse.Namespace) -> Iterator[dict]:
             "token": seed["token"],
             "database": "SQLite" if args.sqlite else "PostgreSQL + Redis",
             "logs": logs,
+            "env": env,
         }
     finally:
         for instance in instances:

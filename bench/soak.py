@@ -344,8 +344,7 @@ def main() -> int:
         instances.append(console)
 
         rng = random.Random(args.seed)
-        stop_at = time.monotonic() + args.minutes * 60
-        people = [Person(i, console.url, random.Random(rng.random()), stop_at) for i in range(args.users)]
+        people = [Person(i, console.url, random.Random(rng.random()), 0.0) for i in range(args.users)]
         for person in people:
             person.sign_in()
         for person in people:  # warm-up: imports, templates and connection pools in both workers
@@ -353,6 +352,8 @@ def main() -> int:
                 person.request("GET", f"/apps/{app}/")
         rss_start = console_rss(console)
         started = time.monotonic()
+        for person in people:
+            person.stop_at = started + args.minutes * 60
         threads = [threading.Thread(target=p.run, name=f"soak{p.index}") for p in people]
         for thread in threads:
             thread.start()

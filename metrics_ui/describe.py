@@ -16,9 +16,13 @@ import json
 import re
 import shlex
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from metrics_ui import catalog, filter_tree
+
+if TYPE_CHECKING:
+    from metrics_ui.upstream import CustomMetric
 
 CURL_TOKEN_PLACEHOLDER = "$EMBRACE_TOKEN"
 NO_FILTERS = "No filters: everything is counted."
@@ -83,16 +87,16 @@ def filter_sentence(filters: dict, base_metric: catalog.BaseMetric | None = None
     return filter_tree.sentence(tree, base_metric)
 
 
-def granularities_of(metric) -> tuple[str, ...]:
+def granularities_of(metric: CustomMetric) -> tuple[str, ...]:
     """The metric's granularities, with the API's default (hourly) when none is stored."""
     return tuple(metric.time_granularity) or (catalog.DEFAULT_GRANULARITY,)
 
 
-def destinations_of(metric) -> tuple[str, ...]:
+def destinations_of(metric: CustomMetric) -> tuple[str, ...]:
     return tuple(metric.data_destination) or (catalog.DEFAULT_DESTINATION,)
 
 
-def summary(metric) -> Summary:
+def summary(metric: CustomMetric) -> Summary:
     """The list row for ``metric`` (an ``upstream.CustomMetric``)."""
     return Summary(
         name=metric.name,
@@ -115,12 +119,12 @@ def _promql_label(name: str) -> str:
     return name if _LABEL_NAME.fullmatch(name) else json.dumps(name)
 
 
-def series(metric) -> tuple[Series, ...]:
+def series(metric: CustomMetric) -> tuple[Series, ...]:
     labels = ("app_id", *(label_name(g) for g in metric.group_by))
     return tuple(Series(f"{g}_{metric.name}", labels) for g in granularities_of(metric))
 
 
-def promql(metric) -> str:
+def promql(metric: CustomMetric) -> str:
     """A ready query: the hourly series if there is one, summed by the group-bys, for this app."""
     granularities = granularities_of(metric)
     granularity = "hourly" if "hourly" in granularities else granularities[0]
@@ -129,7 +133,7 @@ def promql(metric) -> str:
     return f"sum by ({', '.join(labels)}) ({selector})" if labels else f"sum({selector})"
 
 
-def describe(metric) -> Description:
+def describe(metric: CustomMetric) -> Description:
     """Everything the detail page shows about ``metric`` (an ``upstream.CustomMetric``)."""
     base = catalog.get(metric.metric)
     return Description(

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.core.paginator import Page, Paginator
 
 from metrics_ui import catalog, describe
+
+if TYPE_CHECKING:
+    from metrics_ui.upstream import CustomMetric
 
 PAGE_SIZE = 50
 QUERY_MAX_LENGTH = 100
@@ -87,7 +91,7 @@ class Listing:
         return self.page.object_list
 
 
-def matches(metric, words: Sequence[str]) -> bool:
+def matches(metric: CustomMetric, words: Sequence[str]) -> bool:
     """True when every word appears in the metric's name or its base metric (name or display name)."""
     haystack = f"{metric.name} {metric.metric} {catalog.display_name(metric.metric)}".lower()
     return all(word in haystack for word in words)
@@ -99,7 +103,7 @@ def _sort_key(column: str):
     return lambda m: (m.name.lower(), m.name)
 
 
-def build(metrics: Sequence, query: Query, per_page: int = PAGE_SIZE) -> Listing:
+def build(metrics: Sequence[CustomMetric], query: Query, per_page: int = PAGE_SIZE) -> Listing:
     """Search, sort and cut ``metrics`` (``upstream.CustomMetric``) into the page ``query`` asks for.
 
     A page number past the end shows the last page; a page number that isn't a number, the first.

@@ -166,7 +166,8 @@ class History:
 
 # --- builder ----------------------------------------------------------------------------------------
 
-# Builder actions answered with the tree fragment alone; the others change the whole form.
+# Builder actions answered to HTMX with the builder fragment alone. FORM_ACTIONS change other fields
+# too: their controls select #create-form out of the whole page.
 TREE_ACTIONS = ("add_condition", "add_group", "remove", "confirm_remove", "keep", "clone", "up", "down",
                 "connector", "undo", "redo", "fix", "refresh")  # fmt: skip
 FORM_ACTIONS = ("change_metric", "import_json")

@@ -12,6 +12,7 @@ import re
 import time
 import uuid
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import empty
 from prometheus_client import Counter, Histogram
@@ -98,7 +99,7 @@ def _view_label(request: HttpRequest) -> str:
     match = getattr(request, "resolver_match", None)
     if match is None:
         # Static files (answered by whitenoise) and paths no URL matches.
-        return "static" if request.path.startswith("/static/") else "unmatched"
+        return "static" if request.path.startswith(f"/{settings.STATIC_URL.lstrip('/')}") else "unmatched"
     return match.view_name or "unnamed"
 
 

@@ -1,7 +1,12 @@
 """Session lifetimes.
 
-* **Idle**: ``SESSION_COOKIE_AGE`` (= ``SESSION_IDLE_SECONDS``) with ``SESSION_SAVE_EVERY_REQUEST``:
-  every request pushes the expiry forward, and the session store refuses an expired session.
+* **Idle**: ``SESSION_COOKIE_AGE`` (= ``SESSION_IDLE_SECONDS``), sliding: a request pushes the
+  session's expiry (the store's ``expire_date`` and the cookie's max-age) to a full idle period from
+  now, and the session store refuses an expired session. To spare a database write on every page
+  view, the push is skipped while the expiry is less than ``IDLE_REFRESH_STEP_SECONDS`` old
+  (``IDLE_EXPIRES_AT`` in the session remembers it): at most one write per session per step, and an
+  idle session ends between ``SESSION_IDLE_SECONDS - IDLE_REFRESH_STEP_SECONDS`` and
+  ``SESSION_IDLE_SECONDS`` after its last request, never later.
 * **Absolute**: every sign-in stamps the session (``SIGNED_IN_AT``); ``SessionLimitsMiddleware``
   signs the person out once it is older than ``SESSION_ABSOLUTE_SECONDS``, however active they are.
 
@@ -18,12 +23,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
+from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.models import Session
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 SIGNED_IN_AT = "signed_in_at"
+IDLE_EXPIRES_AT = "idle_expires_at"  # when the stored expiry runs out, as written (epoch seconds)
+IDLE_REFRESH_STEP_SECONDS = 60
 
 
 def is_exempt(path: str) -> bool:
@@ -42,19 +50,39 @@ def _stamp_sign_in(sender, request, user, **kwargs) -> None:
         session[SIGNED_IN_AT] = time.time()
 
 
+def slide_idle_expiry(session: SessionBase) -> None:
+    """Push a stored session's expiry to a full idle period from now, unless it was pushed less than
+    ``IDLE_REFRESH_STEP_SECONDS`` ago. Writing a key marks the session modified, so
+    ``SessionMiddleware`` saves it (``expire_date`` = now + ``SESSION_COOKIE_AGE``) and re-sends the
+    cookie with the same max-age; otherwise nothing is written."""
+    # Not stamped at sign-in, so the first page after it writes once more (and sends the cookie).
+    expires_at = session.get(IDLE_EXPIRES_AT)  # loads the session (the auth middleware already did)
+    if session.is_empty():
+        return  # no session, or one the store refused (expired, unknown): never create one here
+    now = time.time()
+    age = settings.SESSION_COOKIE_AGE
+    remaining = None if expires_at is None else float(expires_at) - now
+    # More than a full period left means the idle limit was shortened since: apply it now.
+    if remaining is None or remaining < age - IDLE_REFRESH_STEP_SECONDS or remaining > age:
+        session[IDLE_EXPIRES_AT] = now + age
+
+
 def session_age(request: HttpRequest) -> float | None:
     started = request.session.get(SIGNED_IN_AT)
     return None if started is None else time.time() - float(started)
 
 
 class SessionLimitsMiddleware:
-    """Ends a session past its absolute lifetime (the idle limit is the session store's own)."""
+    """Ends a session past its absolute lifetime and slides its idle expiry (the idle limit itself
+    is the session store's: it refuses an expired session)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not is_exempt(request.path) and request.user.is_authenticated:
+        if is_exempt(request.path):
+            return self.get_response(request)
+        if request.user.is_authenticated:
             age = session_age(request)
             # A session without a stamp predates this check (or was forged): treat it as too old.
             if age is None or age > settings.SESSION_ABSOLUTE_SECONDS:
@@ -64,6 +92,8 @@ class SessionLimitsMiddleware:
                     request,
                     "You were signed out because your session reached its time limit. Please sign in again.",
                 )
+        # Before the view: a view that signs out flushes the session, and this must not revive it.
+        slide_idle_expiry(request.session)
         return self.get_response(request)
 
 

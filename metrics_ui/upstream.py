@@ -69,7 +69,9 @@ _HOSTS = {
 # (which says how long to wait) instead of a page that hangs.
 RETRY_AFTER_CAP_SECONDS = 5
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
-_CHUNK = 64 * 1024
+# Large enough that a typical list (340 KB for 1,000 metrics) arrives in one or two reads instead of
+# six; the size cap is still checked after each chunk, so at most one chunk more than the cap is read.
+_CHUNK = 1024 * 1024
 _UPSTREAM_MESSAGE_MAX = 500
 
 _LIST_PATH = "/api/v1/app/{app_id}/custom-metrics"
@@ -289,32 +291,51 @@ def _canonical_json(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def _metric_from_json(item: object) -> CustomMetric:
-    if not isinstance(item, dict):
-        raise ValueError("a custom metric must be a JSON object")
-    strings = {}
-    for key in ("custom_metric_id", "app_id", "name", "metric"):
-        if not isinstance(item.get(key), str):
-            raise ValueError(f"custom metric without a string {key}")
-        strings[key] = item[key]
-    filters = item.get("filters") or {}
-    if not isinstance(filters, dict):
-        raise ValueError("filters must be a JSON object")
+_STRING_FIELDS = ("custom_metric_id", "app_id", "name", "metric")
+_DEFAULT_GRANULARITIES = (catalog.DEFAULT_GRANULARITY,)
+_DEFAULT_DESTINATIONS = (catalog.DEFAULT_DESTINATION,)
 
-    def strings_list(key: str, default: tuple[str, ...]) -> tuple[str, ...]:
-        value = item.get(key)
-        if value is None:
-            return default
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+
+def _strings_list(item: dict, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    value = item.get(key)
+    if value is None:
+        return default
+    if value.__class__ is not list:
+        raise ValueError(f"{key} must be a list of strings")
+    for v in value:
+        if v.__class__ is not str:
             raise ValueError(f"{key} must be a list of strings")
-        return tuple(value) or default
+    return tuple(value) if value else default
 
+
+def _metric_from_json(item: object) -> CustomMetric:
+    # Parsed JSON holds only exact dict/list/str types, so ``__class__ is`` checks are exact here and
+    # several times cheaper than isinstance: a 1,000-metric list is parsed on every list page view.
+    if item.__class__ is not dict:
+        raise ValueError("a custom metric must be a JSON object")
+    get = item.get
+    custom_metric_id, app_id = get("custom_metric_id"), get("app_id")
+    name, metric = get("name"), get("metric")
+    if not (
+        custom_metric_id.__class__ is str
+        and app_id.__class__ is str
+        and name.__class__ is str
+        and metric.__class__ is str
+    ):
+        missing = next(key for key in _STRING_FIELDS if get(key).__class__ is not str)
+        raise ValueError(f"custom metric without a string {missing}")
+    filters = get("filters") or {}
+    if filters.__class__ is not dict:
+        raise ValueError("filters must be a JSON object")
     return CustomMetric(
-        **strings,
-        filters=filters,
-        group_by=strings_list("group_by", ()),
-        time_granularity=strings_list("time_granularity", (catalog.DEFAULT_GRANULARITY,)),
-        data_destination=strings_list("data_destination", (catalog.DEFAULT_DESTINATION,)),
+        custom_metric_id,
+        app_id,
+        name,
+        metric,
+        filters,
+        _strings_list(item, "group_by", ()),
+        _strings_list(item, "time_granularity", _DEFAULT_GRANULARITIES),
+        _strings_list(item, "data_destination", _DEFAULT_DESTINATIONS),
     )
 
 
@@ -588,7 +609,7 @@ def _wait_words(seconds: int | None) -> str:
     if not seconds:
         return "in a minute"
     if seconds < 120:
-        return f"in {seconds} seconds"
+        return "in 1 second" if seconds == 1 else f"in {seconds} seconds"
     return f"in about {math.ceil(seconds / 60)} minutes"
 
 

@@ -17,5 +17,5 @@ urlpatterns = [
     re_path(_APP + r"$", views.custom_metrics, name="sandbox_custom_metrics"),
     re_path(_APP + r"/parameters$", views.parameters, name="sandbox_parameters"),
     re_path(_APP + r"/(?P<name>[^/]*)$", views.custom_metric, name="sandbox_custom_metric"),
-    re_path(r"^(?P<path>.*)$", views.not_found, name="sandbox_not_found"),
+    re_path(r"^(?P<path>[\s\S]*)$", views.not_found, name="sandbox_not_found"),
 ]

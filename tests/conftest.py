@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 from io import StringIO
 
@@ -46,6 +47,24 @@ def browser_type_launch_args(browser_type_launch_args):
             "--no-first-run",
         ],
     }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _a_cache_of_its_own():
+    """Each pytest-xdist worker gets its own Redis database (2, 3, ...), so one worker's ``cache.clear()``
+    never empties the locks and counters of a test running in another."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    default = settings.CACHES["default"]
+    if not worker or "redis" not in default["BACKEND"].lower():
+        yield
+        return
+    database = 2 + int(worker.removeprefix("gw") or 0)
+    location = re.sub(r"(redis://[^/?]+)(/\d+)?", rf"\g<1>/{database}", default["LOCATION"], count=1)
+    with override_settings(CACHES={**settings.CACHES, "default": {**default, "LOCATION": location}}):
+        yield
 
 
 @pytest.fixture(autouse=True)

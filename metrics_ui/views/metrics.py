@@ -106,11 +106,22 @@ def metric_delete(request: HttpRequest, app_id: str, name: str) -> HttpResponse:
         return ratelimit.refused(request, render(request, template, context))
     if request.method == "POST" and form.is_valid():
         try:
-            access.client_for(request.user, app_id).delete_metric(app_id, name)
+            client = access.client_for(request.user, app_id)
+            client.delete_metric(app_id, name)
         except upstream.NotFound as error:
             _audit_delete(request, app_id, name, error.status, "already_deleted")
             return _back_to_list(request, app_id, messages.INFO, ALREADY_DELETED.format(name=name))
         except (access.TokenUnreadable, upstream.UpstreamError) as error:
+            if getattr(error, "may_have_reached", False):
+                # The delete may have been carried out with its answer lost: look before saying anything.
+                gone = _confirmed_gone(client, app_id, name)
+                if gone:
+                    _audit_delete(request, app_id, name, None, "deleted_after_check")
+                    deleted = DELETED.format(name=name, app_id=app_id)
+                    return _back_to_list(request, app_id, messages.SUCCESS, deleted)
+                if gone is None:
+                    error = upstream.Unavailable(UNCONFIRMED)
+                    context["maybe_deleted"] = True
             _audit_delete(request, app_id, name, getattr(error, "status", None), "failed")
             context["problem"] = errors.problem(request, error)  # the form, name kept, is the retry
         else:
@@ -121,6 +132,18 @@ def metric_delete(request: HttpRequest, app_id: str, name: str) -> HttpResponse:
 
 DELETED = "Deleted “{name}” from {app_id}. Its series get no new points and forwarding has stopped."
 ALREADY_DELETED = "“{name}” was already deleted, so there was nothing to do."
+UNCONFIRMED = (
+    "Embrace didn't confirm the delete, and we couldn't check afterwards. It may already be deleted: "
+    "open the list to check before trying again."
+)
+
+
+def _confirmed_gone(client: upstream.Client, app_id: str, name: str) -> bool | None:
+    """True when the metric is no longer listed, False when it still is, None when we can't tell."""
+    try:
+        return client.find_metric(app_id, name) is None
+    except upstream.UpstreamError:
+        return None
 
 
 def _plausible_name(name: str) -> bool:

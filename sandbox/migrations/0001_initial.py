@@ -2,8 +2,9 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import sandbox.models
 from django.db import migrations, models
+
+import sandbox.models
 
 
 class Migration(migrations.Migration):

@@ -138,11 +138,15 @@ document.addEventListener("htmx:afterSettle", function () {
   if (status) { status.removeAttribute("data-focus"); }
   if (target && !target.disabled) { target.focus(); }
 });
-// The JSON view is refreshed with the builder only while it is open.
+// The JSON view is refreshed with the builder only while it is open; opening it fetches it fresh.
+// (A details element re-inserted already open fires "toggle" too: the flag tells that apart.)
 document.addEventListener("toggle", function (event) {
   if (event.target.id !== "json-view") { return; }
   var flag = event.target.querySelector("input[name=json_open]");
-  if (flag) { flag.value = event.target.open ? "1" : ""; }
+  if (!flag) { return; }
+  var opened = event.target.open && flag.value !== "1";
+  flag.value = event.target.open ? "1" : "";
+  if (opened && window.htmx && document.getElementById("filter-tree")) { htmx.trigger("#filter-tree", "change"); }
 }, true);
 // Without htmx, a plain submit of the create form disables its Create button until the page answers.
 document.addEventListener("submit", function (event) {

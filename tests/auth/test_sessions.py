@@ -15,7 +15,7 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from metrics_ui.models import AuditRecord, User
-from metrics_ui.sessions import SIGNED_IN_AT
+from metrics_ui.sessions import IDLE_EXPIRES_AT, SIGNED_IN_AT
 from tests.auth.conftest import expire_idle
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -80,13 +80,57 @@ def test_past_the_idle_lifetime_the_session_is_gone(client, editor):
     assert client.get("/", **HTMX)["HX-Redirect"].startswith("/login/")
 
 
-def test_each_request_pushes_the_idle_expiry_forward(client, editor, settings):
+def idle_for(client, seconds: float) -> str:
+    """Make the session's last expiry push look ``seconds`` older, in the store and in the session."""
+    if IDLE_EXPIRES_AT not in client.session:
+        client.get("/")  # the first page after sign-in pushes the expiry
+    session = client.session
+    session[IDLE_EXPIRES_AT] = session[IDLE_EXPIRES_AT] - seconds
+    session.save()
+    Session.objects.filter(session_key=session.session_key).update(
+        expire_date=timezone.now() + timedelta(seconds=session[IDLE_EXPIRES_AT] - time.time())
+    )
+    return session.session_key
+
+
+def test_a_request_after_a_minute_or_more_pushes_the_idle_expiry_forward(client, editor, settings):
     client.force_login(editor)
-    key = client.session.session_key
-    Session.objects.filter(session_key=key).update(expire_date=timezone.now() + timedelta(seconds=30))
+    key = idle_for(client, settings.SESSION_IDLE_SECONDS - 30)  # 30 seconds to go
+    response = client.get("/")
+    remaining = Session.objects.get(session_key=key).expire_date - timezone.now()
+    assert remaining > timedelta(seconds=settings.SESSION_IDLE_SECONDS - 60)
+    assert response.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == settings.SESSION_IDLE_SECONDS
+
+
+def test_requests_within_a_minute_of_the_last_push_do_not_write_the_session(client, editor, settings):
+    """The idle expiry slides in steps of a minute, so a busy person's page views don't each write."""
+    client.force_login(editor)
+    key = idle_for(client, 20)
+    stored = Session.objects.get(session_key=key).expire_date
+    response = client.get("/")
+    assert response.status_code == 200 and settings.SESSION_COOKIE_NAME not in response.cookies
+    assert Session.objects.get(session_key=key).expire_date == stored
+    idle_for(client, 50)  # now 70 seconds since the last push: the next request pushes it
     client.get("/")
     remaining = Session.objects.get(session_key=key).expire_date - timezone.now()
     assert remaining > timedelta(seconds=settings.SESSION_IDLE_SECONDS - 60)
+
+
+def test_a_shortened_idle_limit_applies_at_the_next_request(client, editor, settings):
+    client.force_login(editor)
+    key = client.session.session_key
+    settings.SESSION_IDLE_SECONDS = settings.SESSION_COOKIE_AGE = 600
+    client.get("/")
+    remaining = Session.objects.get(session_key=key).expire_date - timezone.now()
+    assert timedelta(seconds=540) < remaining <= timedelta(seconds=600)
+
+
+def test_an_expired_session_cookie_does_not_create_a_new_session(client, editor, settings):
+    client.force_login(editor)
+    expire_idle(client.session.session_key)
+    before = Session.objects.count()
+    response = client.get("/")
+    assert response.status_code == 302 and Session.objects.count() == before
 
 
 def test_the_session_key_changes_at_sign_in_with_the_demo_form(client, settings):
@@ -211,7 +255,8 @@ def test_production_has_no_password_sign_in_unless_break_glass_is_on():
     assert plain["AUTHENTICATION_BACKENDS"] == ["metrics_ui.sso.OIDCBackend"]
     assert plain["SESSION_COOKIE_SECURE"] and plain["SESSION_COOKIE_HTTPONLY"]
     assert plain["SESSION_COOKIE_SAMESITE"] == "Lax" and plain["SESSION_COOKIE_NAME"].startswith("__Host-")
-    assert plain["SESSION_COOKIE_AGE"] == 2 * 3600 and plain["SESSION_SAVE_EVERY_REQUEST"]
+    assert plain["SESSION_COOKIE_AGE"] == 2 * 3600
+    assert "metrics_ui.sessions.SessionLimitsMiddleware" in plain["MIDDLEWARE"]  # idle and absolute limits
     assert plain["SESSION_ABSOLUTE_SECONDS"] == 10 * 3600 and plain["OIDC_TIMEOUT"] == 5
     assert "metrics_ui.sso.SessionRefresh" in plain["MIDDLEWARE"]
 

@@ -47,18 +47,25 @@ def set_condition(page, number: str, key: str, value: str, javascript: bool = Tr
     field.fill(value)
     field.press("Tab")
     settle(page)
+    if javascript:
+        expect(page.get_by_label(f"Condition {number}: value", exact=True)).to_have_value(value)
 
 
 def build(page, *, javascript: bool) -> None:
-    """The clicks a person makes; without JavaScript each click loads the whole page again."""
+    """The clicks a person makes, each followed by what they see; without JavaScript each click
+    loads the whole page again."""
     sentence = page.locator("#filter-sentence")
     page.get_by_label("Name", exact=True).fill(NAME)
     if javascript:
         expect(page.locator("#name-check")).to_have_text(f"{NAME} is free.")
     click(page, "Add a condition to the whole filter")
     set_condition(page, "1", "app_version", "1.2", javascript)
+    if javascript:
+        expect(sentence).to_contain_text("where app version is 1.2")
     click(page, "Add a group to the whole filter")
+    expect(page.get_by_label("Condition 2.1: filter on")).to_be_visible()
     click(page, "Switch group 2 to “any of”")
+    expect(page.locator("legend", has_text="Group 2")).to_contain_text("any of")
     set_condition(page, "2.1", "os_version", "12", javascript)
     click(page, "Clone condition 2.1")
     if not javascript:
@@ -120,10 +127,13 @@ def test_no_serious_accessibility_violation_in_any_builder_state(signed_in_page,
     page.locator(".field-error").first.wait_for()
     found["errors shown"] = axe_violations(page)
     page.locator("#json-view summary").click()
+    expect(page.locator("#json-view input[name=json_open]")).to_have_value("1")
+    settle(page)
     expect(page.locator("#json-view")).to_contain_text("once every condition is complete")
     field = page.get_by_label("Condition 2.1: value", exact=True)
     field.fill("14")
     field.press("Tab")
+    expect(page.locator("#filter-sentence")).to_contain_text("OS major version is 14")
     expect(page.locator("#request-json")).to_contain_text('"key": "has_anr"')  # fetched fresh on opening
     found["JSON view open"] = axe_violations(page)
     page.get_by_label("Base metric: what to count").select_option("crashes_total")

@@ -3,7 +3,11 @@ every outcome of submitting it (the input is always kept)."""
 
 import re
 
+from cryptography.fernet import Fernet
 from django.urls import reverse
+from hypothesis import HealthCheck, given
+from hypothesis import settings as settings_hypothesis
+from hypothesis import strategies as st
 
 from metrics_ui import filter_tree, metric_form
 from sandbox.models import CustomMetric
@@ -222,3 +226,39 @@ def test_hostile_text_in_values_and_names_is_shown_as_text(signed_in_client):
     html = post(signed_in_client, with_tree(tree, name=evil), "refresh").content.decode()
     assert "<img src=x" not in html
     assert "&lt;img src=x onerror=alert(1) hx-get=&quot;/x&quot;&gt;" in html
+
+
+def test_a_group_cannot_be_nested_past_the_documented_depth(signed_in_client):
+    deepest = filter_tree.Condition("os_version", "eq", "12")
+    for connector in ("or", "and", "or"):
+        deepest = filter_tree.Group(connector, (deepest,))
+    tree = filter_tree.Group("and", (deepest,))  # four levels of groups, the root included
+    html = post(signed_in_client, with_tree(tree), "add_group:0.0.0.0", htmx=True).content.decode()
+    assert "Groups can be nested at most 4 levels deep" in html
+    assert tree_of(html) == tree
+    assert 'value="add_group:0.0.0.0"' not in html  # the button isn't even offered there
+
+
+def test_a_token_that_can_no_longer_be_read_sends_the_person_to_re_enter_it(signed_in_client, settings):
+    settings.EMBRACE_TOKEN_KEYS = [Fernet.generate_key().decode()]  # the key changed: the token is unreadable
+    response = signed_in_client.get(URL)
+    assert response.status_code == 200
+    assert "can no longer be read" in response.content.decode()
+
+
+@settings_hypothesis(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    action=st.one_of(
+        st.sampled_from(["add_condition", "add_group", "remove", "confirm_remove", "clone", "up", "down",
+                         "connector", "fix", "undo", "redo", "refresh", "import_json", "change_metric"]),
+        st.text(max_size=30),
+    ),
+    path=st.one_of(st.just("0"), st.just("0.0"), st.just("0.9.9"), st.text(max_size=12)),
+    fields=st.dictionaries(st.from_regex(r"filter-0(\.[0-9]){0,3}-(node|connector|key|op|value|start|end|pkey)",
+                                         fullmatch=True), st.text(max_size=40), max_size=8),
+    extra=st.dictionaries(st.sampled_from(["history", "built_for", "metric", "json_import", "_confirmed"]),
+                          st.text(max_size=60), max_size=4),
+)  # fmt: skip
+def test_any_builder_post_gets_a_page_never_a_server_error(signed_in_client, action, path, fields, extra):
+    response = signed_in_client.post(URL, {**base(), **fields, **extra, "action": f"{action}:{path}"}, **HTMX)
+    assert response.status_code == 200

@@ -114,7 +114,7 @@ def test_a_server_error_offers_a_retry_with_a_reference_and_keeps_the_input(sign
     response = signed_in_client.post(URL, form())
     html = response.content.decode()
     assert response.status_code == 200
-    assert "Reference:" in html and 'value="create" class="inline-retry">Try again' in html
+    assert "quote the reference" in html and 'value="create" class="inline-retry">Try again' in html
     assert_input_kept(html)
     assert fault_proxy.count("POST") == 1  # a create is never retried
 

@@ -66,7 +66,7 @@ def hostile_metric(live_server, demo_user):  # noqa: F811
     body = {
         "name": NAME,
         "metric": "sessions_total",
-        "group_by": ["app_version"],
+        "group_by": ["app_version", f"session_property.{SCRIPT}"],
         "filters": {
             "op": "or",
             "children": [
@@ -88,7 +88,7 @@ def hostile_metric(live_server, demo_user):  # noqa: F811
 
 
 @pytest.fixture
-def watched_page(signed_in_page):  # noqa: F811
+def watched_page(demo_user, signed_in_page):  # noqa: F811
     page = signed_in_page()
     page.requests_seen = []
     page.on("request", lambda request: page.requests_seen.append(request.url))
@@ -119,7 +119,7 @@ def test_copying_a_hostile_metric_fills_the_builder_with_text_not_markup(watched
 def test_an_upstream_rejection_message_with_markup_is_shown_as_text(watched_page, fault_proxy):
     page = watched_page
     page.goto("/apps/appID1/metrics/new/")
-    page.get_by_label("Name").fill("hostile_rejection")
+    page.get_by_label("Name", exact=True).fill("hostile_rejection")
     page.locator("#name-check").get_by_text("hostile_rejection is free").wait_for()
     message = f"group_by {SCRIPT} {IMAGE} {HTMX} is not allowed"
     fault_proxy.script([Respond(400, {"message": message})])
