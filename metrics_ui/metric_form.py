@@ -585,6 +585,7 @@ class BuilderView:
         self.submitted = submitted
         tree = builder.tree
         self.sentence = filter_tree.sentence(tree, self.metric)
+        self.filtered = any(True for _ in filter_tree.conditions(tree))
         self.warnings = filter_tree.lint(tree)
         self.history = builder.history.dump()
         self.can_undo = bool(builder.history.undo)

@@ -14,14 +14,16 @@ SCRAPER_TOKEN = "scrape-me-0123456789abcdef"
 
 
 def _sample(text: str, name: str, **labels: str) -> float:
-    """The value of one series in an exposition, 0 when absent."""
+    """The sum of the series of ``name`` whose labels include ``labels`` (0 when there are none): earlier
+    tests in the same process may already have filled series with other label values."""
+    total = 0.0
     for line in text.splitlines():
         if not line.startswith(name + "{"):
             continue
         found = dict(re.findall(r'(\w+)="([^"]*)"', line[len(name) : line.rindex("}") + 1]))
         if all(found.get(k) == v for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+            total += float(line.rsplit(" ", 1)[1])
+    return total
 
 
 def test_requests_are_counted_by_url_name_not_by_raw_path(client, django_user_model):

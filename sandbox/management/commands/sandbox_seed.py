@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -17,7 +18,6 @@ DEMO_ORGANIZATION = "Demo organization"
 DEMO_APPS = ("appID1", "appID2")
 OTHER_ORGANIZATION = "Other organization"
 OTHER_APP = "otherOrgApp"
-SANDBOX_URL = "http://127.0.0.1:8000/custom-metrics"
 
 
 def _and(*children: dict) -> dict:
@@ -142,8 +142,9 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(result))
             return
         count = CustomMetric.objects.filter(app__app_id="appID1").count()
+        sandbox_url = settings.SANDBOX_BASE_URL.rstrip("/")
         self.stdout.write(
-            f"""Sandbox ready at {SANDBOX_URL}/
+            f"""Sandbox ready at {sandbox_url}/
 
   Token:      {DEMO_TOKEN}  (demo organization; manages {", ".join(DEMO_APPS)})
   Apps:       {", ".join(DEMO_APPS)}  (appID1 has {count} custom metrics)
@@ -152,7 +153,7 @@ class Command(BaseCommand):
 Try it:
 
   curl -H 'Authorization: Bearer {DEMO_TOKEN}' \\
-    {SANDBOX_URL}/api/v1/app/appID1/custom-metrics
+    {sandbox_url}/api/v1/app/appID1/custom-metrics
 
 Mint, list or revoke tokens and add apps: python manage.py sandbox_token --help
 """
