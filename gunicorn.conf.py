@@ -26,12 +26,13 @@ worker_class = "gthread"
 workers = _env_int("WEB_CONCURRENCY", 2)
 threads = _env_int("GUNICORN_THREADS", 4)
 
-# The worst upstream call: every attempt hits both timeouts, plus backoff. A request must be able
-# to outlive that and still render its friendly message, so the worker timeout sits above it.
+# The worst upstream call: every attempt hits both timeouts, plus backoff. A create or delete whose answer
+# was lost is followed by a look-up by name, so a request may make two such calls; it must outlive them
+# and still render its friendly message, so the worker timeout sits above that.
 _upstream_budget = (1 + _env_int("UPSTREAM_READ_RETRIES", 2)) * (
     _env_float("UPSTREAM_CONNECT_TIMEOUT", 3.05) + _env_float("UPSTREAM_READ_TIMEOUT", 10.0)
 )
-timeout = _env_int("GUNICORN_TIMEOUT", max(60, math.ceil(_upstream_budget) + 15))
+timeout = _env_int("GUNICORN_TIMEOUT", max(60, math.ceil(2 * _upstream_budget) + 15))
 graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
 # Optional recycling of workers; 0 (the default) keeps them: memory stays flat (see bench/memory.py).
