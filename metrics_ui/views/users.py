@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,6 +12,8 @@ from metrics_ui import audit
 from metrics_ui.permissions import admin_required
 from metrics_ui.sessions import end_sessions
 
+PAGE_SIZE = 50
+
 
 @require_GET
 @admin_required
@@ -19,9 +22,10 @@ def user_list(request: HttpRequest) -> HttpResponse:
     search = request.GET.get("q", "").strip()[:254]
     if search:
         users = users.filter(Q(email__icontains=search) | Q(username__icontains=search))
+    page = Paginator(users, PAGE_SIZE).get_page(request.GET.get("page"))
     fragment = request.htmx and not request.htmx.boosted
     template = "users/list.html#user-table" if fragment else "users/list.html"
-    return render(request, template, {"users": users, "q": search})
+    return render(request, template, {"users": page.object_list, "page": page, "q": search})
 
 
 @require_POST

@@ -205,6 +205,21 @@ def test_the_user_list_finds_people_and_answers_htmx_with_the_table_only(client,
     assert fragment.lstrip().startswith('<div id="user-table"') and "No users match" in fragment
 
 
+def test_the_user_list_comes_in_pages_that_keep_the_search(client, admin):
+    """A company with hundreds of people gets pages of 50; the search survives paging."""
+    User.objects.bulk_create(
+        [User(username=f"person{i:03}", email=f"person{i:03}@example.com") for i in range(120)]
+    )
+    client.force_login(admin)
+    first = client.get("/users/?q=person").content.decode()
+    assert "Page 1 of 3 (120 people)" in first
+    assert "person000@example.com" in first and "person050@example.com" not in first
+    assert 'href="?q=person&amp;page=2">Next</a>' in first
+    last = client.get("/users/?q=person&page=3").content.decode()
+    assert "person119@example.com" in last and "person099@example.com" not in last
+    assert 'href="?q=person&amp;page=2">Previous</a>' in last
+
+
 def test_sign_out_is_audited_and_ends_the_session(client, editor):
     client.force_login(editor)
     key = client.session.session_key
