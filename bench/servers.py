@@ -137,6 +137,23 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+def server_env(log_level: str, **extra: str) -> dict[str, str]:
+    """The environment of a benchmark's console and sandbox: development mode with throwaway secrets, the
+    sandbox on, no database or cache inherited from the caller (each benchmark sets its own)."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CACHE_URL"}}
+    env.update(
+        DJANGO_SETTINGS_MODULE="dashboard.settings",
+        CONSOLE_MODE="development",
+        DEBUG="false",
+        LOG_LEVEL=log_level,
+        SECRET_KEY=Fernet.generate_key().decode() * 2,
+        EMBRACE_TOKEN_KEYS=Fernet.generate_key().decode(),
+        SANDBOX_ENABLED="true",
+        **extra,
+    )
+    return env
+
+
 @contextmanager
 def console_and_upstream(args: argparse.Namespace) -> Iterator[dict]:
     """Start both instances; yield their URLs, the demo session cookie and the sandbox token."""
@@ -144,17 +161,8 @@ def console_and_upstream(args: argparse.Namespace) -> Iterator[dict]:
 
     logs = Path(tempfile.mkdtemp(prefix="console-bench-"))
     upstream_port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CACHE_URL"}}
-    env.update(
-        DJANGO_SETTINGS_MODULE="dashboard.settings",
-        CONSOLE_MODE="development",
-        DEBUG="false",
-        LOG_LEVEL="WARNING",  # a log line per request would measure the terminal, not the console
-        SECRET_KEY=Fernet.generate_key().decode() * 2,
-        EMBRACE_TOKEN_KEYS=Fernet.generate_key().decode(),
-        SANDBOX_ENABLED="true",
-        SANDBOX_BASE_URL=f"http://127.0.0.1:{upstream_port}/custom-metrics",
-    )
+    # A log line per request would measure the terminal, not the console.
+    env = server_env(log_level="WARNING", SANDBOX_BASE_URL=f"http://127.0.0.1:{upstream_port}/custom-metrics")
     database = None
     admin = None
     if args.sqlite:

@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
 import random
 import re
 import subprocess
@@ -52,8 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-from cryptography.fernet import Fernet
-from servers import BASE_DIR, PREPARE, PYTHON, Instance, free_port, rss_kib
+from servers import BASE_DIR, PREPARE, PYTHON, Instance, free_port, rss_kib, server_env
 
 sys.path.insert(0, str(BASE_DIR))
 from tests.faults import FaultServer, Forward, Hang, Reset, Respond
@@ -308,15 +306,9 @@ def main() -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="console-soak-"))
     upstream_port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CACHE_URL"}}
-    env.update(
-        DJANGO_SETTINGS_MODULE="dashboard.settings",
-        CONSOLE_MODE="development",
-        DEBUG="false",
-        LOG_LEVEL="INFO",  # every request and upstream call is logged: the logs are scanned for tokens
-        SECRET_KEY=Fernet.generate_key().decode() * 2,
-        EMBRACE_TOKEN_KEYS=Fernet.generate_key().decode(),
-        SANDBOX_ENABLED="true",
+    # Every request and upstream call is logged at INFO: the logs are scanned for tokens.
+    env = server_env(
+        log_level="INFO",
         DATABASE_URL=f"sqlite:///{workdir / 'soak.sqlite3'}",
         UPSTREAM_CONNECT_TIMEOUT="1",
         UPSTREAM_READ_TIMEOUT=str(READ_TIMEOUT),
