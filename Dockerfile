@@ -1,7 +1,7 @@
 # Custom Metrics Console: one image for the web process and the one-off migration job.
 #   docker build -t custom-metrics-console .
 #   docker run --env-file .env -p 8000:8000 custom-metrics-console
-# Configuration comes from the environment only (see the README's configuration table).
+# Configuration comes from the environment only (see the configuration table in docs/operations.md).
 FROM python:3.13-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -14,12 +14,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Only the runtime part of requirements.txt: the test tools (browser driver, load tools) stay out.
+# The runtime lock only (requirements.txt; the test tools are in requirements-dev.txt), each file
+# checked against its hash.
 COPY requirements.txt ./
-RUN awk '/^# Tests/ {exit} {print}' requirements.txt > /tmp/requirements-runtime.txt \
-    && python -m venv /opt/venv \
-    && pip install -r /tmp/requirements-runtime.txt \
-    && rm /tmp/requirements-runtime.txt
+RUN python -m venv /opt/venv \
+    && pip install --require-hashes -r requirements.txt
 
 COPY . .
 

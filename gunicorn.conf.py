@@ -1,6 +1,6 @@
 """gunicorn settings for the console: ``gunicorn dashboard.wsgi -c gunicorn.conf.py`` (or ``bin/serve``).
 
-Everything comes from the environment; the README's configuration table lists each variable.
+Everything comes from the environment; the configuration table in docs/operations.md lists each variable.
 Requests are logged by the console itself (one JSON line each, with the request id and user), so
 gunicorn's own access log is off and its error log is JSON too.
 """

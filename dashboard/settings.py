@@ -8,7 +8,7 @@ Two modes, chosen by ``CONSOLE_MODE``:
 * ``production``: refuses to start without ``SECRET_KEY``, ``ALLOWED_HOSTS`` and
   ``EMBRACE_TOKEN_KEYS``; secure cookies, HSTS and a strict Content-Security-Policy.
 
-Every variable is listed, with its default, in the README's configuration table.
+Every variable is listed, with its default, in the configuration table in docs/operations.md.
 """
 
 import ipaddress
@@ -37,7 +37,8 @@ def _required(name: str) -> str:
     value = env.str(name, default="")
     if not value:
         raise ImproperlyConfigured(
-            f"{name} must be set when CONSOLE_MODE=production. See the README's configuration table."
+            f"{name} must be set when CONSOLE_MODE=production. "
+            "See the configuration table in docs/operations.md."
         )
     return value
 
@@ -60,7 +61,6 @@ if PRODUCTION and DEBUG:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -311,7 +311,7 @@ LOGGING = {
 }
 
 # === Sign-in: OIDC, trusted proxy, sessions, break-glass (issue 5; owned by metrics_ui/sso.py) ===
-# Every name below is read from the environment; the README's SSO section explains each.
+# Every name below is read from the environment; docs/sso.md explains each.
 _MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 # OpenID Connect, in the app (mozilla-django-oidc). On when a client id is set, unless OIDC_ENABLED says.

@@ -3,7 +3,7 @@
 This is data, not behaviour. The sandbox serves it from its ``parameters`` endpoint, and the
 console falls back to it when the upstream's ``parameters`` endpoint fails. It follows the
 public Embrace documentation (``shared/upstream-api.md`` §5–§8); where that is silent the
-choices are written down in the README's sandbox section.
+choices are written down in docs/sandbox.md.
 """
 
 from __future__ import annotations

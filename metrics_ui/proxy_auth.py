@@ -7,7 +7,7 @@ auth proxy calls ``whitelist``); from anywhere else, and when empty, they are ig
 Roles are mapped from the groups exactly as for OIDC (``metrics_ui.sso.gatekeep``), on every
 request, since the proxy vouches for every request.
 
-Two things this module cannot do, and the deployment must (see the README):
+Two things this module cannot do, and the deployment must (see docs/operations.md):
 
 * strip client-sent copies of the headers at the proxy, and
 * drop header names with underscores (``X_Forwarded_Email`` becomes the same ``HTTP_X_FORWARDED_EMAIL``

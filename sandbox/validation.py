@@ -5,7 +5,7 @@ documented defaults applied, or raises ``Invalid`` whose message names the field
 as ``filters.children[1].val``) and says what is wrong in plain words. The first problem found is
 reported, in the order the fields appear in the documentation.
 
-Limits the documentation does not give are chosen here and listed in the README's sandbox section.
+Limits the documentation does not give are chosen here and listed in docs/sandbox.md.
 """
 
 from __future__ import annotations

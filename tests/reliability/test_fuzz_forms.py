@@ -1,11 +1,12 @@
 """Bad input everywhere (issue 7 §5): hypothesis posts to every console form and builder action.
 
-Each form gets ``FUZZ_EXAMPLES`` generated requests (default 2,000; a longer run is documented in the
-README: ``FUZZ_EXAMPLES=20000 bin/test tests/reliability/test_fuzz_forms.py``) made by a signed-in editor
-through Django's test client. The requests carry random and missing field names, filter paths nested
-hundreds of levels deep, unicode (control characters and NUL included), values up to 100,000 characters
-(under the body cap), and values that try to choose the upstream: ``base_url``/``region`` fields, ``Host`` and
-``X-Forwarded-Host`` headers, and app ids or metric names such as ``../x`` or ``appID1@evil``.
+Each form gets ``FUZZ_EXAMPLES`` generated requests (default 2,000; a longer run is documented in
+docs/development.md: ``FUZZ_EXAMPLES=20000 bin/test tests/reliability/test_fuzz_forms.py``) made by a
+signed-in editor through Django's test client. The requests carry random and missing field names, filter
+paths nested hundreds of levels deep, unicode (control characters and NUL included), values up to
+100,000 characters (under the body cap), and values that try to choose the upstream:
+``base_url``/``region`` fields, ``Host`` and ``X-Forwarded-Host`` headers, and app ids or metric names
+such as ``../x`` or ``appID1@evil``.
 
 Whatever arrives, the console answers with a page or form (or a 4xx page for a request that is
 malformed as HTTP: 400, 404, 405, 413; 429 would be the write limit, raised out of the way here), never
