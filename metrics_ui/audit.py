@@ -38,6 +38,8 @@ ACTION_LABELS = {
     "auth.refused": "Sign-in refused",
     "auth.forbidden": "Access refused",
     "auth.breakglass_issued": "Break-glass link issued",
+    "auth.linked": "Account linked to single sign-on",
+    "auth.unlinked": "Single sign-on link removed",
     "metric.create": "Created a metric",
     "metric.delete": "Deleted a metric",
     "token.add": "Added a token",
