@@ -20,7 +20,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urljoin, urlencode
+from urllib.parse import urlencode, urljoin
 
 import pytest
 import requests
@@ -79,8 +79,8 @@ def certified_provider(live_server, tmp_path_factory):
         "CLIENT_SECRET": CLIENT_SECRET,
         "CONSOLE_URL": live_server.url,
     }
-    process = subprocess.Popen(  # noqa: S603
-        ["node", "provider.mjs"],  # noqa: S607
+    process = subprocess.Popen(
+        ["node", "provider.mjs"],
         cwd=CERTIFIED_DIR,
         env=env,
         stdout=subprocess.DEVNULL,
