@@ -469,15 +469,48 @@ class AuthenticationRequestView(oidc_views.OIDCAuthenticationRequestView):
         return super().get(request)
 
 
+# OAuth 2.0 and OpenID Connect error codes a provider sends back. Anything else is "other": the
+# ``error`` parameter is chosen by whoever made the link, so it is never stored as sent.
+PROVIDER_ERRORS = frozenset(
+    {
+        "access_denied",
+        "login_required",
+        "interaction_required",
+        "consent_required",
+        "account_selection_required",
+        "invalid_request",
+        "invalid_scope",
+        "unauthorized_client",
+        "unsupported_response_type",
+        "server_error",
+        "temporarily_unavailable",
+    }
+)
+
+
+def provider_error_code(value: str) -> str:
+    return value if value in PROVIDER_ERRORS else "other"
+
+
 class CallbackView(oidc_views.OIDCAuthenticationCallbackView):
-    """The provider sends the browser back here; a refusal gets the no-access page and no session."""
+    """The provider sends the browser back here; a refusal gets the no-access page and no session.
+
+    Only an answer to this browser's own sign-in attempt (its ``state`` is in the session) may
+    sign someone in or out; anything else is a stale tab or a link made elsewhere, and its audit
+    record is limited to one per source address and reason (``audit.record_anonymous``).
+    """
 
     def get(self, request):
         if not settings.OIDC_ENABLED:
             raise Http404
         self.was_signed_in = request.user.is_authenticated  # a session refresh, not a first sign-in
-        if request.GET.get("error"):
-            # mozilla-django-oidc signs the person out on a provider error; say why in the trail.
+        state = request.GET.get("state")
+        self.state_is_ours = bool(state) and state in request.session.get("oidc_states", {})
+        error = request.GET.get("error")
+        if error and not self.state_is_ours:
+            # mozilla-django-oidc signs the person out on any error; a cross-site link must not.
+            return self.foreign_answer(f"provider_error:{provider_error_code(error)}")
+        if error:
             request.sign_out_reason = "the identity provider did not renew the session"
         try:
             return super().get(request)
@@ -485,7 +518,11 @@ class CallbackView(oidc_views.OIDCAuthenticationCallbackView):
             # An old or replayed callback (state not in this session), or a token that failed
             # verification: nobody is signed in; the person starts again.
             security_log.warning("Sign-in response rejected", extra={"error": str(exc)})
-            audit.record(request, "auth.refused", outcome="rejected", detail=str(exc)[:200])
+            if not self.state_is_ours:
+                return self.foreign_answer("unknown_state")
+            audit.record(
+                request, "auth.refused", outcome="rejected", detail="the sign-in response failed verification"
+            )
             messages.error(request, "Signing in did not complete. Please try again.")
             return redirect(settings.LOGIN_URL)
         except (OSError, ValueError, SSOUnavailable) as exc:
@@ -493,6 +530,20 @@ class CallbackView(oidc_views.OIDCAuthenticationCallbackView):
             logger.warning("Sign-in with the identity provider failed", extra={"error": str(exc)})
             audit.record(request, "auth.refused", outcome="error", detail="identity provider unreachable")
             return unavailable_response(request)
+
+    def foreign_answer(self, reason: str) -> HttpResponse:
+        """A callback this browser did not start: recorded (rarely), and nothing changes."""
+        request = self.request
+        audit.record_anonymous(
+            request,
+            "auth.refused",
+            reason=reason,
+            detail=f"sign-in response without a matching sign-in attempt ({reason})",
+        )
+        if request.user.is_authenticated:
+            return redirect(settings.LOGIN_REDIRECT_URL)
+        messages.error(request, "Signing in did not complete. Please try again.")
+        return redirect(settings.LOGIN_URL)
 
     @property
     def success_url(self):
@@ -512,12 +563,16 @@ class CallbackView(oidc_views.OIDCAuthenticationCallbackView):
                 request, "auth.refused", outcome="refused", detail=refusal.detail, username=refusal.identity
             )
             return refused_response(request, refusal)
-        error = request.GET.get("error", "")[:60]
+        if not self.state_is_ours:
+            return self.foreign_answer("no_sign_in_attempt")
+        error = request.GET.get("error", "")
         audit.record(
             request,
             "auth.refused",
             outcome="expired" if self.was_signed_in else "incomplete",
-            detail=f"the identity provider answered {error!r}" if error else "sign-in did not complete",
+            detail=f"the identity provider answered {provider_error_code(error)}"
+            if error
+            else "sign-in did not complete",
         )
         if self.was_signed_in:
             messages.info(request, "Your sign-in needs to be renewed. Please sign in again.")
