@@ -22,7 +22,6 @@ class User(AbstractUser):
     oidc_subject = models.CharField(max_length=255, blank=True, default="", editable=False)
 
     class Meta(AbstractUser.Meta):
-        swappable = "AUTH_USER_MODEL"
         constraints = [
             models.UniqueConstraint(
                 fields=["oidc_issuer", "oidc_subject"],

@@ -68,7 +68,8 @@ def certified_provider(live_server, tmp_path_factory):
     """panva's oidc-provider on a free loopback port, for the console on ``live_server``."""
     if not (CERTIFIED_DIR / "node_modules" / "oidc-provider").is_dir():
         pytest.fail(f"The certified provider is not installed: run `npm ci` in {CERTIFIED_DIR}")
-    claims_file = tmp_path_factory.mktemp("certified-idp") / "claims.json"
+    folder = tmp_path_factory.mktemp("certified-idp")
+    claims_file, log_file = folder / "claims.json", folder / "provider.log"
     claims_file.write_text("{}")
     port = free_port()
     env = {
@@ -79,23 +80,22 @@ def certified_provider(live_server, tmp_path_factory):
         "CLIENT_SECRET": CLIENT_SECRET,
         "CONSOLE_URL": live_server.url,
     }
-    process = subprocess.Popen(
-        ["node", "provider.mjs"],
-        cwd=CERTIFIED_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    with log_file.open("w") as log:  # a file, not a pipe: a full pipe would stall the provider
+        process = subprocess.Popen(
+            ["node", "provider.mjs"], cwd=CERTIFIED_DIR, env=env, stdout=subprocess.DEVNULL, stderr=log
+        )
     url = f"http://localhost:{port}"
     try:
         for _ in range(100):  # readiness, not a timing assertion
             if process.poll() is not None:
-                pytest.fail(f"The certified provider stopped: {process.stderr.read().decode()[-2000:]}")
+                pytest.fail(f"The certified provider stopped: {log_file.read_text()[-2000:]}")
             try:
                 requests.get(f"{url}/.well-known/openid-configuration", timeout=1).raise_for_status()
                 break
             except requests.RequestException:
                 time.sleep(0.1)
+        else:
+            pytest.fail(f"The certified provider did not answer: {log_file.read_text()[-2000:]}")
         yield CertifiedProvider(url, claims_file)
     finally:
         process.terminate()

@@ -23,6 +23,7 @@ const provider = new Provider(`http://localhost:${PORT}`, {
     },
   ],
   pkce: { required: () => true, methods: ["S256"] },
+  cookies: { keys: ["certified-idp-cookie-key-for-tests-only"] },
   // The console asks for "openid email profile"; groups travel with the profile scope here.
   claims: {
     openid: ["sub"],
