@@ -6,10 +6,12 @@ console on ``live_server``, and ``requests`` sessions as browsers."""
 import pytest
 import requests
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import IntegrityError
 
 from metrics_ui.models import ApiToken, AuditRecord, User
 from tests.auth.conftest import ADMIN, BOTH, EDITOR, SUPPORT, VIEWER
+from tests.ops.support import production_env, run_python, settings_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -129,8 +131,6 @@ def test_an_admin_can_unlink_an_account_so_the_next_verified_sign_in_links_it_ag
 
 
 def test_unlinking_an_unknown_account_says_so(db):
-    from django.core.management.base import CommandError
-
     with pytest.raises(CommandError, match="no console account"):
         call_command("oidc_unlink", "nobody@example.com")
 
@@ -141,3 +141,12 @@ def test_two_accounts_can_not_share_one_subject(db):
     User.objects.create_user("c")
     with pytest.raises(IntegrityError):
         User.objects.create_user("d", oidc_issuer="https://idp.example", oidc_subject="same")
+
+
+def test_email_linking_defaults_to_verified_and_a_bad_value_stops_the_start():
+    assert settings_in(production_env(), "OIDC_EMAIL_LINKING") == {"OIDC_EMAIL_LINKING": "verified"}
+    assert settings_in(production_env(OIDC_EMAIL_LINKING="never"), "OIDC_EMAIL_LINKING") == {
+        "OIDC_EMAIL_LINKING": "never"
+    }
+    bad = run_python("import django; django.setup()", production_env(OIDC_EMAIL_LINKING="always"))
+    assert bad.returncode != 0 and 'OIDC_EMAIL_LINKING must be "verified" or "never"' in bad.stderr
