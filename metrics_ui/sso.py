@@ -174,14 +174,18 @@ def sync_user(email: str, role: str, *, first_name: str = "", last_name: str = "
     user = matches[0]
     if not user.is_active:
         raise deactivated(email)
-    changed = []
-    for field, value in (("role", role), ("first_name", first_name[:150]), ("last_name", last_name[:150])):
-        if value and getattr(user, field) != value:
-            setattr(user, field, value)
-            changed.append(field)
+    changed = _apply(user, role=role, first_name=first_name[:150], last_name=last_name[:150])
     if changed:
         user.save(update_fields=changed)
     return user
+
+
+def _apply(user, **values: str) -> list[str]:
+    """Set each non-empty value that differs on ``user``; the names of the fields changed."""
+    changed = [field for field, value in values.items() if value and getattr(user, field) != value]
+    for field in changed:
+        setattr(user, field, values[field])
+    return changed
 
 
 def is_verified(value: object) -> bool:
@@ -219,11 +223,7 @@ def sync_oidc_user(
         user = _bind(User, issuer[:255], subject[:255], email, role, is_verified(email_verified), request)
     if not user.is_active:
         raise deactivated(email)
-    changed = []
-    for field, value in (("role", role), ("first_name", first_name[:150]), ("last_name", last_name[:150])):
-        if value and getattr(user, field) != value:
-            setattr(user, field, value)
-            changed.append(field)
+    changed = _apply(user, role=role, first_name=first_name[:150], last_name=last_name[:150])
     if user.email.lower() != email.lower() and not User.objects.filter(email__iexact=email).exists():
         # The provider changed the person's address; the binding, not the address, is who they are.
         user.email = email
