@@ -9,6 +9,7 @@ logged and never breaks the person's action.
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import logging
@@ -130,6 +131,14 @@ def record_anonymous(
     if not cache.add(f"audit-anonymous:{digest}", 1, ANONYMOUS_REFUSAL_WINDOW_SECONDS):
         return None
     return record(request, action, outcome=outcome, detail=detail)
+
+
+def os_user() -> str:
+    """Who ran a management command, for the records commands write."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
 
 
 def _request_id(request: HttpRequest | None) -> str:

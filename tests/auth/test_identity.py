@@ -110,6 +110,23 @@ def test_with_email_linking_never_an_existing_account_is_not_linked(sign_in, oid
     assert "OIDC_EMAIL_LINKING" in AuditRecord.objects.get(action="auth.refused").detail
 
 
+def test_with_email_linking_never_an_admin_links_an_account_to_a_given_subject(sign_in, oidc_settings, idp):
+    oidc_settings.OIDC_EMAIL_LINKING = "never"
+    existing = User.objects.create_user("gail@example.com", email="gail@example.com", role="viewer")
+    User.objects.create_user("holder", oidc_issuer=idp.url, oidc_subject="taken-0007")
+
+    with pytest.raises(CommandError, match="linked to 'holder'"):
+        call_command("oidc_link", "gail@example.com", "taken-0007")
+    call_command("oidc_link", "gail@example.com", "gail-0007")
+
+    linked = AuditRecord.objects.get(action="auth.linked")
+    assert linked.user == existing and "command line" in linked.detail
+    result = sign_in("gail@example.com", EDITOR, sub="gail-0007")  # no verified claim needed now
+    assert result.response.status_code == 200
+    existing.refresh_from_db()
+    assert (existing.oidc_issuer, existing.oidc_subject, existing.role) == (idp.url, "gail-0007", "editor")
+
+
 def test_an_admin_can_unlink_an_account_so_the_next_verified_sign_in_links_it_again(sign_in, capsys):
     sign_in("frank@example.com", EDITOR, sub="frank-old-id", email_verified=True)
     frank = User.objects.get(email="frank@example.com")

@@ -1,7 +1,5 @@
 """Clear an account's single sign-on binding, so its next verified sign-in links it again."""
 
-import getpass
-
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
@@ -30,17 +28,10 @@ class Command(BaseCommand):
             None,
             "auth.unlinked",
             outcome="unlinked",
-            detail=f"single sign-on link removed from the command line by OS user {_os_user()!r}",
+            detail=f"single sign-on link removed from the command line by OS user {audit.os_user()!r}",
             actor=user,
         )
         self.stdout.write(
             f"{username} is no longer linked. The next sign-in whose verified e-mail address is "
             f"{user.email or '(none)'} links it again."
         )
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "unknown"
