@@ -332,6 +332,12 @@ OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
 OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid email profile")
 OIDC_EMAIL_CLAIM = env.str("OIDC_EMAIL_CLAIM", default="email")
 OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups")
+# Binding an existing account that has no identity-provider subject yet, by its e-mail address:
+# "verified" (once, only when the provider says email_verified=true) or "never" (an admin links
+# it with `manage.py oidc_link`).
+OIDC_EMAIL_LINKING = env.str("OIDC_EMAIL_LINKING", default="verified")
+if OIDC_EMAIL_LINKING not in {"verified", "never"}:
+    raise ImproperlyConfigured('OIDC_EMAIL_LINKING must be "verified" or "never".')
 OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS = env.int("OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS", default=15 * 60)
 OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=5.0)  # mozilla-django-oidc's own default is none
 OIDC_USE_PKCE = env.bool("OIDC_USE_PKCE", default=True)

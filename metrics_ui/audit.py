@@ -9,6 +9,8 @@ logged and never breaks the person's action.
 
 from __future__ import annotations
 
+import getpass
+import hashlib
 import json
 import logging
 from collections.abc import Iterable, Iterator
@@ -17,6 +19,7 @@ from datetime import UTC, datetime, time
 from django import forms
 from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.dispatch import receiver
@@ -38,6 +41,8 @@ ACTION_LABELS = {
     "auth.refused": "Sign-in refused",
     "auth.forbidden": "Access refused",
     "auth.breakglass_issued": "Break-glass link issued",
+    "auth.linked": "Account linked to single sign-on",
+    "auth.unlinked": "Single sign-on link removed",
     "metric.create": "Created a metric",
     "metric.delete": "Deleted a metric",
     "token.add": "Added a token",
@@ -106,6 +111,34 @@ def record(
     except Exception:
         logger.exception("Could not write the audit record", extra={"audit_action": action})
         return None
+
+
+# Anonymous refusals (a forged sign-in callback, a guessed break-glass link) are recorded once per
+# source address and reason in this window, so nobody can fill the trail from outside.
+ANONYMOUS_REFUSAL_WINDOW_SECONDS = 300
+
+
+def record_anonymous(
+    request: HttpRequest, action: str, *, reason: str, detail: str, outcome: str = "rejected"
+):
+    """``record``, at most once per source address, ``action`` and ``reason`` per window.
+
+    ``reason`` is a short code the caller chose, never text from the request; the cache key is a
+    hash either way, so nothing the sender typed can shape it. Returns the record, or ``None``.
+    """
+    source = _source_ip(request) or "unknown"
+    digest = hashlib.sha256(f"{action}\0{source}\0{reason}".encode()).hexdigest()
+    if not cache.add(f"audit-anonymous:{digest}", 1, ANONYMOUS_REFUSAL_WINDOW_SECONDS):
+        return None
+    return record(request, action, outcome=outcome, detail=detail)
+
+
+def os_user() -> str:
+    """Who ran a management command, for the records commands write."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
 
 
 def _request_id(request: HttpRequest | None) -> str:

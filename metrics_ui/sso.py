@@ -11,7 +11,10 @@ What this module adds on top:
 * **Lazy discovery.** With ``OIDC_DISCOVERY_URL`` (or ``OIDC_ISSUER``) the provider's
   ``.well-known/openid-configuration`` is fetched at the first sign-in, with ``OIDC_TIMEOUT``,
   and kept for an hour; endpoints set explicitly (``OIDC_OP_*``) win over it.
-* **Gatekeeping** (``gatekeep``): the e-mail is the identity; allowed domains and/or required
+* **Accounts are bound to the provider's subject** (``sync_oidc_user``): the ID token's
+  (issuer, sub) pair, stored at the first sign-in; an e-mail address links an existing account
+  once, only when verified (``OIDC_EMAIL_LINKING``).
+* **Gatekeeping** (``gatekeep``): allowed domains and/or required
   groups; the role (viewer/editor/admin) comes from groups at every sign-in, and a person with no
   role group is refused — never given a default role.
 * **Refusals** are a page ("you don't have access; ask <SUPPORT_CONTACT>"), an audit record with
@@ -32,6 +35,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model
 from django.core.exceptions import SuspiciousOperation
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -170,13 +174,111 @@ def sync_user(email: str, role: str, *, first_name: str = "", last_name: str = "
     user = matches[0]
     if not user.is_active:
         raise deactivated(email)
-    changed = []
-    for field, value in (("role", role), ("first_name", first_name[:150]), ("last_name", last_name[:150])):
-        if value and getattr(user, field) != value:
-            setattr(user, field, value)
-            changed.append(field)
+    changed = _apply(user, role=role, first_name=first_name[:150], last_name=last_name[:150])
     if changed:
         user.save(update_fields=changed)
+    return user
+
+
+def _apply(user, **values: str) -> list[str]:
+    """Set each non-empty value that differs on ``user``; the names of the fields changed."""
+    changed = [field for field, value in values.items() if value and getattr(user, field) != value]
+    for field in changed:
+        setattr(user, field, values[field])
+    return changed
+
+
+def is_verified(value: object) -> bool:
+    """Whether an ``email_verified`` claim says yes. Missing, or anything but true, is no."""
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def _problem(detail: str, email: str) -> Refused:
+    return Refused("There is a problem with your account in this console.", detail, email)
+
+
+def sync_oidc_user(
+    issuer: str,
+    subject: str,
+    email: str,
+    role: str,
+    *,
+    email_verified: object = None,
+    first_name: str = "",
+    last_name: str = "",
+    request: HttpRequest | None = None,
+):
+    """The console user bound to the provider's (``issuer``, ``subject``), synced with ``role``.
+
+    The first sign-in of a subject binds it: to a new account, or to an existing account with
+    that e-mail address and no binding yet (only when ``email_verified`` is true and
+    ``OIDC_EMAIL_LINKING`` is "verified"). An e-mail address bound to another subject is refused
+    and that account is left exactly as it was. Raises ``Refused``.
+    """
+    if not issuer or not subject:
+        raise _problem("the ID token carried no issuer or subject", email)
+    User = get_user_model()
+    user = User.objects.filter(oidc_issuer=issuer[:255], oidc_subject=subject[:255]).first()
+    if user is None:
+        user = _bind(User, issuer[:255], subject[:255], email, role, is_verified(email_verified), request)
+    if not user.is_active:
+        raise deactivated(email)
+    changed = _apply(user, role=role, first_name=first_name[:150], last_name=last_name[:150])
+    if user.email.lower() != email.lower() and not User.objects.filter(email__iexact=email).exists():
+        # The provider changed the person's address; the binding, not the address, is who they are.
+        user.email = email
+        changed.append("email")
+    if changed:
+        user.save(update_fields=changed)
+    return user
+
+
+def _bind(User, issuer: str, subject: str, email: str, role: str, verified: bool, request):
+    """A first sign-in of this subject: the account it takes over by e-mail, or a new one."""
+    matches = list(User.objects.filter(email__iexact=email)[:2])
+    if len(matches) > 1:
+        raise _problem("two console users share this e-mail address", email)
+    if matches:
+        user = matches[0]
+        if user.oidc_subject:
+            raise _problem(
+                "this e-mail address is bound to another identity-provider account "
+                "(an admin can re-link it with `manage.py oidc_unlink`)",
+                email,
+            )
+        if not user.is_active:
+            raise deactivated(email)
+        if settings.OIDC_EMAIL_LINKING == "never":
+            raise _problem(
+                "an account with this e-mail address exists and OIDC_EMAIL_LINKING is never", email
+            )
+        if not verified:
+            raise _problem(
+                "an account with this e-mail address exists, and the identity provider did not say "
+                "the address is verified, so it was not linked",
+                email,
+            )
+        # Only an unbound row is updated: two simultaneous first sign-ins can't both take it.
+        claimed = User.objects.filter(pk=user.pk, oidc_subject="").update(
+            oidc_issuer=issuer, oidc_subject=subject
+        )
+        if not claimed:
+            raise _problem("this e-mail address was just bound to another identity-provider account", email)
+        user.oidc_issuer, user.oidc_subject = issuer, subject
+        audit.record(request, "auth.linked", outcome="linked", detail="bound by verified e-mail", actor=user)
+        return user
+    username = email.lower()[:150]
+    if User.objects.filter(username=username).exists():
+        raise _problem("another console account already uses this e-mail address as its username", email)
+    user = User(username=username, email=email, role=role, oidc_issuer=issuer, oidc_subject=subject)
+    user.set_unusable_password()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:
+        raise _problem(
+            "this identity-provider account was just bound to another console account", email
+        ) from exc
     return user
 
 
@@ -270,7 +372,7 @@ def forget_discovery() -> None:
 
 
 class OIDCBackend(OIDCAuthenticationBackend):
-    """Claims → console user. The e-mail claim is the identity; the groups claim gives the role."""
+    """Claims → console user. The ID token's (issuer, sub) is the identity; groups give the role."""
 
     def authenticate(self, request, **kwargs):
         # Only the OIDC callback passes a nonce; password and proxy sign-ins are not ours.
@@ -316,18 +418,21 @@ class OIDCBackend(OIDCAuthenticationBackend):
         return True
 
     def get_or_create_user(self, access_token, id_token, payload):
-        # Replaced whole: the user is found by the configured e-mail claim and synced (role, names)
-        # at every sign-in, and refusals carry their reason to the callback view.
+        # Replaced whole: the user is found by the ID token's (issuer, subject), synced (role,
+        # names) at every sign-in, and refusals carry their reason to the callback view.
         claims = self.get_userinfo(access_token, id_token, payload)
         if not self.verify_claims(claims):
             return None
-        email = str(claims.get(settings.OIDC_EMAIL_CLAIM))
         try:
-            return sync_user(
-                email,
+            return sync_oidc_user(
+                str(payload.get("iss") or ""),
+                str(payload.get("sub") or ""),
+                str(claims.get(settings.OIDC_EMAIL_CLAIM)),
                 self._role,
+                email_verified=claims.get("email_verified"),
                 first_name=str(claims.get("given_name") or ""),
                 last_name=str(claims.get("family_name") or ""),
+                request=self.request,
             )
         except Refused as refusal:
             self.request.sso_refusal = refusal
@@ -364,15 +469,48 @@ class AuthenticationRequestView(oidc_views.OIDCAuthenticationRequestView):
         return super().get(request)
 
 
+# OAuth 2.0 and OpenID Connect error codes a provider sends back. Anything else is "other": the
+# ``error`` parameter is chosen by whoever made the link, so it is never stored as sent.
+PROVIDER_ERRORS = frozenset(
+    {
+        "access_denied",
+        "login_required",
+        "interaction_required",
+        "consent_required",
+        "account_selection_required",
+        "invalid_request",
+        "invalid_scope",
+        "unauthorized_client",
+        "unsupported_response_type",
+        "server_error",
+        "temporarily_unavailable",
+    }
+)
+
+
+def provider_error_code(value: str) -> str:
+    return value if value in PROVIDER_ERRORS else "other"
+
+
 class CallbackView(oidc_views.OIDCAuthenticationCallbackView):
-    """The provider sends the browser back here; a refusal gets the no-access page and no session."""
+    """The provider sends the browser back here; a refusal gets the no-access page and no session.
+
+    Only an answer to this browser's own sign-in attempt (its ``state`` is in the session) may
+    sign someone in or out; anything else is a stale tab or a link made elsewhere, and its audit
+    record is limited to one per source address and reason (``audit.record_anonymous``).
+    """
 
     def get(self, request):
         if not settings.OIDC_ENABLED:
             raise Http404
         self.was_signed_in = request.user.is_authenticated  # a session refresh, not a first sign-in
-        if request.GET.get("error"):
-            # mozilla-django-oidc signs the person out on a provider error; say why in the trail.
+        state = request.GET.get("state")
+        self.state_is_ours = bool(state) and state in request.session.get("oidc_states", {})
+        error = request.GET.get("error")
+        if error and not self.state_is_ours:
+            # mozilla-django-oidc signs the person out on any error; a cross-site link must not.
+            return self.foreign_answer(f"provider_error:{provider_error_code(error)}")
+        if error:
             request.sign_out_reason = "the identity provider did not renew the session"
         try:
             return super().get(request)
@@ -380,7 +518,11 @@ class CallbackView(oidc_views.OIDCAuthenticationCallbackView):
             # An old or replayed callback (state not in this session), or a token that failed
             # verification: nobody is signed in; the person starts again.
             security_log.warning("Sign-in response rejected", extra={"error": str(exc)})
-            audit.record(request, "auth.refused", outcome="rejected", detail=str(exc)[:200])
+            if not self.state_is_ours:
+                return self.foreign_answer("unknown_state")
+            audit.record(
+                request, "auth.refused", outcome="rejected", detail="the sign-in response failed verification"
+            )
             messages.error(request, "Signing in did not complete. Please try again.")
             return redirect(settings.LOGIN_URL)
         except (OSError, ValueError, SSOUnavailable) as exc:
@@ -388,6 +530,20 @@ class CallbackView(oidc_views.OIDCAuthenticationCallbackView):
             logger.warning("Sign-in with the identity provider failed", extra={"error": str(exc)})
             audit.record(request, "auth.refused", outcome="error", detail="identity provider unreachable")
             return unavailable_response(request)
+
+    def foreign_answer(self, reason: str) -> HttpResponse:
+        """A callback this browser did not start: recorded (rarely), and nothing changes."""
+        request = self.request
+        audit.record_anonymous(
+            request,
+            "auth.refused",
+            reason=reason,
+            detail=f"sign-in response without a matching sign-in attempt ({reason})",
+        )
+        if request.user.is_authenticated:
+            return redirect(settings.LOGIN_REDIRECT_URL)
+        messages.error(request, "Signing in did not complete. Please try again.")
+        return redirect(settings.LOGIN_URL)
 
     @property
     def success_url(self):
@@ -407,12 +563,16 @@ class CallbackView(oidc_views.OIDCAuthenticationCallbackView):
                 request, "auth.refused", outcome="refused", detail=refusal.detail, username=refusal.identity
             )
             return refused_response(request, refusal)
-        error = request.GET.get("error", "")[:60]
+        if not self.state_is_ours:
+            return self.foreign_answer("no_sign_in_attempt")
+        error = request.GET.get("error", "")
         audit.record(
             request,
             "auth.refused",
             outcome="expired" if self.was_signed_in else "incomplete",
-            detail=f"the identity provider answered {error!r}" if error else "sign-in did not complete",
+            detail=f"the identity provider answered {provider_error_code(error)}"
+            if error
+            else "sign-in did not complete",
         )
         if self.was_signed_in:
             messages.info(request, "Your sign-in needs to be renewed. Please sign in again.")

@@ -74,7 +74,13 @@ def breakglass_login(request: HttpRequest, uidb64: str, token: str) -> HttpRespo
         raise Http404
     user = breakglass.user_for_link(uidb64, token)
     if user is None:
-        audit.record(request, "auth.refused", outcome="refused", detail="break-glass link invalid or used")
+        audit.record_anonymous(
+            request,
+            "auth.refused",
+            reason="breakglass_invalid",
+            outcome="refused",
+            detail="break-glass link invalid or used",
+        )
         return render(request, "accounts/breakglass.html", {"valid": False}, status=404)
     if request.method == "GET":
         return render(request, "accounts/breakglass.html", {"valid": True, "account": user})

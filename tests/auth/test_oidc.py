@@ -7,7 +7,17 @@ import pytest
 import requests
 
 from metrics_ui.models import AuditRecord, User
-from tests.auth.conftest import ADMIN, CLIENT_ID, EDITOR, SUPPORT, VIEWER, idp_user, run_flow, session_store
+from tests.auth.conftest import (
+    ADMIN,
+    BOTH,
+    CLIENT_ID,
+    EDITOR,
+    SUPPORT,
+    VIEWER,
+    idp_user,
+    run_flow,
+    session_store,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,6 +30,7 @@ def signed_in(browser: requests.Session, console: str) -> bool:
     return response.status_code == 200
 
 
+@pytest.mark.parametrize("idp", BOTH, indirect=True)
 def test_an_allowed_user_gets_in_and_is_created_from_the_claims(sign_in, live_server):
     result = sign_in("alice@example.com", EDITOR, given_name="Alice", family_name="Able")
 
@@ -47,6 +58,7 @@ def test_the_session_key_changes_at_sign_in(sign_in):
     assert session_store(result.session_cookie_before).load() == {}
 
 
+@pytest.mark.parametrize("idp", BOTH, indirect=True)
 @pytest.mark.parametrize(
     ("email", "groups", "reason"),
     [
@@ -73,6 +85,7 @@ def test_a_refused_user_sees_the_no_access_page_and_gets_no_session(
     assert not AuditRecord.objects.filter(action="auth.sign_in").exists()
 
 
+@pytest.mark.parametrize("idp", BOTH, indirect=True)
 def test_roles_follow_the_groups_and_a_demotion_applies_at_the_next_sign_in(sign_in, live_server):
     admin = sign_in("erin@example.com", ADMIN)
     assert User.objects.get(email="erin@example.com").role == "admin"
@@ -98,7 +111,8 @@ def test_a_user_deactivated_in_the_console_is_refused_by_sso(sign_in):
     assert "deactivated" in AuditRecord.objects.get(action="auth.refused").detail
 
 
-def test_logout_ends_the_session_and_the_provider_session(sign_in, live_server, oidc_provider):
+@pytest.mark.parametrize("idp", BOTH, indirect=True)
+def test_logout_ends_the_session_and_the_provider_session(sign_in, live_server, idp):
     result = sign_in("alice@example.com", EDITOR)
     browser = result.browser
     csrf = browser.cookies.get("console_csrftoken")
@@ -108,7 +122,7 @@ def test_logout_ends_the_session_and_the_provider_session(sign_in, live_server, 
 
     assert response.status_code == 302
     location = urlparse(response.headers["Location"])
-    assert f"{location.scheme}://{location.netloc}{location.path}" == f"{oidc_provider}/oauth2/end_session"
+    assert f"{location.scheme}://{location.netloc}{location.path}" == f"{idp.url}{idp.end_session_path}"
     params = parse_qs(location.query)
     assert params["client_id"] == [CLIENT_ID]
     assert params["post_logout_redirect_uri"] == [f"{live_server.url}/login/"]
@@ -118,11 +132,7 @@ def test_logout_ends_the_session_and_the_provider_session(sign_in, live_server, 
 
     # The provider's end-session page sends the browser back to our sign-in page.
     confirm = browser.get(response.headers["Location"], timeout=10)
-    back = browser.post(
-        f"{oidc_provider}/oauth2/end_session/confirm",
-        data={"redirect_uri": params["post_logout_redirect_uri"][0]},
-        timeout=10,
-    )
+    back = idp.confirm_logout(browser, confirm, params["post_logout_redirect_uri"][0])
     assert confirm.status_code == 200
     assert back.url == f"{live_server.url}/login/" and "Sign in with Example SSO" in back.text
 

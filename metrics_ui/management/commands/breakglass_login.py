@@ -1,7 +1,5 @@
 """Break-glass: sign in a local admin when single sign-on is broken. Off unless BREAKGLASS_ENABLED=true."""
 
-import getpass
-
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -45,16 +43,9 @@ class Command(BaseCommand):
             None,
             "auth.breakglass_issued",
             outcome="created" if created else "updated",
-            detail=f"one-time link issued from the command line by OS user {_os_user()!r}",
+            detail=f"one-time link issued from the command line by OS user {audit.os_user()!r}",
             actor=user,
         )
         minutes = settings.BREAKGLASS_LINK_SECONDS // 60
         self.stdout.write(f"One-time sign-in link for {username} (valid {minutes} minutes, works once):")
         self.stdout.write(f"{base_url.rstrip('/')}{path}" if base_url else path)
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "unknown"
