@@ -24,36 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-# The definitions bench/list_page.py cycles through (defaults included: some shapes leave fields out).
-SHAPES = (
-    {"metric": "sessions_total", "group_by": ["app_version"], "time_granularity": ["hourly", "daily"]},
-    {
-        "metric": "crashes_total",
-        "filters": {
-            "op": "and",
-            "children": [
-                {"field_op": "like", "key": "msg", "val": "OutOfMemory"},
-                {"field_op": "gte", "key": "os_major_version", "val": 15},
-            ],
-        },
-        "group_by": ["app_version", "os_major_version"],
-    },
-    {
-        "metric": "sessions_total",
-        "filters": {
-            "op": "and",
-            "children": [
-                {
-                    "field_op": "eq",
-                    "key": "session_property",
-                    "val": {"property_key": "plan", "property_values": ["pro", "enterprise"]},
-                }
-            ],
-        },
-        "group_by": ["session_property.plan", "country"],
-        "time_granularity": ["daily"],
-    },
-)
+from bench.list_page import SHAPES  # noqa: E402  (the same varied definitions as the page benchmark)
 
 
 def main() -> None:

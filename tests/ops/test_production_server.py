@@ -20,7 +20,8 @@ pytestmark = pytest.mark.slow
 HOST = "console.example.com"
 
 
-def test_a_production_instance_serves_pages_static_files_and_probes(tmp_path, request):
+def collected_and_started(tmp_path, request) -> Gunicorn:
+    """What the image does at start: collectstatic, the schema, then gunicorn in production mode."""
     env = production_env(
         DATABASE_URL=f"sqlite:///{tmp_path / 'console.sqlite3'}",
         STATIC_ROOT=str(tmp_path / "static"),
@@ -41,8 +42,11 @@ def test_a_production_instance_serves_pages_static_files_and_probes(tmp_path, re
     assert collected.returncode == 0, collected.stderr
     prepared = prepare_database(env, request)
     assert prepared.returncode == 0, prepared.stderr
+    return Gunicorn(env, workers=1, log_path=tmp_path / "gunicorn.log", host=HOST)
 
-    server = Gunicorn(env, workers=1, log_path=tmp_path / "gunicorn.log", host=HOST)
+
+def test_a_production_instance_serves_pages_static_files_and_probes(tmp_path, request):
+    server = collected_and_started(tmp_path, request)
     try:
         proxied = {"Host": HOST, "X-Forwarded-Proto": "https"}
         signed_in = {
@@ -90,26 +94,7 @@ def test_a_production_instance_serves_pages_static_files_and_probes(tmp_path, re
 def test_static_files_are_served_brotli_compressed_to_browsers_that_accept_it(tmp_path, request):
     """After collectstatic, the htmx script and every stylesheet come Brotli-compressed to a browser
     that accepts ``br`` (smaller than gzip), and still gzip-compressed to one that accepts only gzip."""
-    env = production_env(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'console.sqlite3'}",
-        STATIC_ROOT=str(tmp_path / "static"),
-        TRUST_X_FORWARDED_PROTO="true",
-        PROXY_AUTH_ENABLED="true",
-        PROXY_AUTH_TRUSTED_PROXIES="127.0.0.1/32",
-    )
-    collected = subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert collected.returncode == 0, collected.stderr
-    prepared = prepare_database(env, request)
-    assert prepared.returncode == 0, prepared.stderr
-
-    server = Gunicorn(env, workers=1, log_path=tmp_path / "gunicorn.log", host=HOST)
+    server = collected_and_started(tmp_path, request)
     try:
         proxied = {"Host": HOST, "X-Forwarded-Proto": "https"}
         sign_in = requests.get(f"{server.url}/login/", headers=proxied, timeout=30)

@@ -114,22 +114,25 @@ def test_create_echoes_the_defaults_and_lists_in_creation_order(api):
     assert api.names() == [*before, "zeta_metric", "alpha_metric"]
 
 
+NESTED = body(
+    name="nested_filters",
+    filters=where(
+        cond("has_anr", "eq", False),
+        where(
+            cond("os_major_version", "in", [16, 17]),
+            cond("session_property", "eq", {"property_key": "plan", "property_values": ["pro"]}),
+            op="or",
+        ),
+    ),
+    group_by=["session_property.plan"],
+    time_granularity=["daily", "five_minute"],
+    data_destination=["grafana_cloud", "metrics_api"],
+)
+
+
 def test_create_keeps_nested_or_filters_and_property_group_bys(api):
     """A nested and/or tree with property filters and a dotted group-by is stored as sent."""
-    definition = body(
-        name="nested_filters",
-        filters=where(
-            cond("has_anr", "eq", False),
-            where(
-                cond("os_major_version", "in", [16, 17]),
-                cond("session_property", "eq", {"property_key": "plan", "property_values": ["pro"]}),
-                op="or",
-            ),
-        ),
-        group_by=["session_property.plan"],
-        time_granularity=["daily", "five_minute"],
-        data_destination=["grafana_cloud", "metrics_api"],
-    )
+    definition = NESTED
     response = api.post(definition)
     assert response.status_code == 200
     stored = next(m for m in api.get().json()["results"] if m["name"] == "nested_filters")
@@ -375,20 +378,7 @@ def test_list_repeats_exactly_what_each_create_echoed(api):
             filters=where(cond("msg", "like", 'Überlauf "quoted" \\ ✓'), cond("os_major_version", "gte", 15)),
             group_by=["app_version", "os_major_version"],
         ),
-        body(
-            name="nested_or_with_property",
-            filters=where(
-                cond("has_anr", "eq", False),
-                where(
-                    cond("os_major_version", "in", [16, 17]),
-                    cond("session_property", "eq", {"property_key": "plan", "property_values": ["pro"]}),
-                    op="or",
-                ),
-            ),
-            group_by=["session_property.plan"],
-            time_granularity=["daily", "five_minute"],
-            data_destination=["grafana_cloud", "metrics_api"],
-        ),
+        NESTED,
     ]
     echoed = []
     for shape in shapes:
