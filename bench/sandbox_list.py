@@ -101,9 +101,8 @@ def main() -> None:
     ):
         times = timings[build]
         print(f"  {label:<46} {statistics.median(times):6.1f} / {min(times):5.1f} ms")
-    print(
-        f"  body {len(endpoint()) / 1024:.1f} KB; same document both ways: {'yes' if same else 'NO'}, same bytes: {'yes' if identical else 'no'}"
-    )
+    print(f"  body {len(endpoint()) / 1024:.1f} KB")
+    print(f"  same document both ways: {'yes' if same else 'NO'}; same bytes: {'yes' if identical else 'no'}")
     print(f"  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
 
 
