@@ -61,7 +61,8 @@ function topLevel(selector) {
   return text;
 }
 
-const root = postcss.parse(readFileSync(input, "utf8"));
+// Without the byte-order mark Sass writes: after the note below it would become part of a selector.
+const root = postcss.parse(readFileSync(input, "utf8").replace(/^\uFEFF/, ""));
 const dropped = new Set();
 root.walkRules((rule) => {
   if (rule.parent?.type === "atrule" && /keyframes/.test(rule.parent.name)) return;
@@ -102,5 +103,7 @@ root.walkRules((rule) => {
 root.walkAtRules((atRule) => {
   if (atRule.nodes && atRule.nodes.length === 0) atRule.remove();
 });
-writeFileSync(output, root.toString());
-console.error(`dropped selectors needing: ${[...dropped].sort().join(" ")}`);
+// Recorded in the file, so a test can tell when a template starts using something dropped here.
+const note = `/* Trimmed by frontend/pico/build.sh; dropped selectors needing: ${[...dropped].sort().join(" ")} */\n`;
+writeFileSync(output, note + root.toString());
+console.error(note.trim());
