@@ -14,5 +14,5 @@ npm ci --no-audit --no-fund --silent
 npx sass --no-source-map --style=compressed --silence-deprecation=if-function \
   --load-path=node_modules/@picocss/pico/scss pico.console.scss modules.css
 out="$repo/static/vendor/pico-2.1.1.console.min.css"
-node trim.mjs modules.css "$out" "$repo"
+node trim.mjs modules.css "$out" "$repo" "$here/dropped.txt"
 echo "wrote $out ($(wc -c <"$out") bytes)"

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import postcss from "postcss";
 
-const [input, output, repo] = process.argv.slice(2);
+const [input, output, repo, dropList] = process.argv.slice(2);
 // Everything that can write a class attribute: templates, the console's script, Python that renders.
 const sources = [
   ["templates", /\.html$/],
@@ -61,8 +61,7 @@ function topLevel(selector) {
   return text;
 }
 
-// Without the byte-order mark Sass writes: after the note below it would become part of a selector.
-const root = postcss.parse(readFileSync(input, "utf8").replace(/^\uFEFF/, ""));
+const root = postcss.parse(readFileSync(input, "utf8"));
 const dropped = new Set();
 root.walkRules((rule) => {
   if (rule.parent?.type === "atrule" && /keyframes/.test(rule.parent.name)) return;
@@ -103,7 +102,7 @@ root.walkRules((rule) => {
 root.walkAtRules((atRule) => {
   if (atRule.nodes && atRule.nodes.length === 0) atRule.remove();
 });
-// Recorded in the file, so a test can tell when a template starts using something dropped here.
-const note = `/* Trimmed by frontend/pico/build.sh; dropped selectors needing: ${[...dropped].sort().join(" ")} */\n`;
-writeFileSync(output, note + root.toString());
-console.error(note.trim());
+// Recorded next to this script, so a test can tell when a template starts using something dropped.
+writeFileSync(output, root.toString());
+writeFileSync(dropList, [...dropped].sort().join("\n") + "\n");
+console.error(`dropped selectors needing: ${[...dropped].sort().join(" ")}`);
