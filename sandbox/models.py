@@ -11,8 +11,10 @@ import hashlib
 import re
 import secrets
 import string
+from json.encoder import encode_basestring_ascii
 
 from django.db import models
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from metrics_ui import catalog
@@ -105,6 +107,35 @@ class Token(models.Model):
             self.save(update_fields=["revoked_at"])
 
 
+_JSON_COLUMNS = ("filters", "group_by", "time_granularity", "data_destination")
+
+
+class CustomMetricQuerySet(models.QuerySet):
+    def list_json(self, app: App) -> str:
+        """The app's metrics as the list endpoint's JSON text, ``{"results": [...]}``, in creation order.
+
+        The same document as ``{"results": [m.as_json() for m in ...]}``, built from the stored JSON
+        text instead: at a thousand metrics, building the model objects and decoding then re-encoding
+        four JSON columns each was most of the request's time.
+        """
+        rows = (
+            self.filter(app=app)
+            .annotate(**{f"{column}_text": Cast(column, models.TextField()) for column in _JSON_COLUMNS})
+            .values_list(
+                "custom_metric_id", "name", "metric", *(f"{column}_text" for column in _JSON_COLUMNS)
+            )
+        )
+        app_id = encode_basestring_ascii(app.app_id)
+        items = [
+            f'{{"custom_metric_id": {encode_basestring_ascii(custom_metric_id)}, "app_id": {app_id}, '
+            f'"name": {encode_basestring_ascii(name)}, "metric": {encode_basestring_ascii(metric)}, '
+            f'"filters": {filters}, "group_by": {group_by}, "time_granularity": {time_granularity}, '
+            f'"data_destination": {data_destination}}}'
+            for custom_metric_id, name, metric, filters, group_by, time_granularity, data_destination in rows
+        ]
+        return '{"results": [' + ", ".join(items) + "]}"
+
+
 class CustomMetric(models.Model):
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="custom_metrics")
     custom_metric_id = models.CharField(
@@ -117,6 +148,8 @@ class CustomMetric(models.Model):
     time_granularity = models.JSONField(default=list)
     data_destination = models.JSONField(default=list)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = CustomMetricQuerySet.as_manager()
 
     class Meta:
         # The id is assigned in insertion order, so it is the creation order the list endpoint uses.
@@ -131,6 +164,7 @@ class CustomMetric(models.Model):
         return f"{self.app.app_id}/{self.name}"
 
     def as_json(self) -> dict:
+        # CustomMetricQuerySet.list_json writes the same document for the list endpoint; keep them alike.
         return {
             "custom_metric_id": self.custom_metric_id,
             "app_id": self.app.app_id,

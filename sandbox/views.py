@@ -138,8 +138,7 @@ def custom_metrics(request: HttpRequest, app_id: str) -> HttpResponse:
     app = authorize(request, app_id)
     if request.method == "POST":
         return _create(request, app)
-    results = [metric.as_json() for metric in app.custom_metrics.select_related("app")]
-    return JsonResponse({"results": results})
+    return HttpResponse(CustomMetric.objects.list_json(app), content_type="application/json")
 
 
 def _create(request: HttpRequest, app: App) -> HttpResponse:

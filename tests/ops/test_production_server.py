@@ -20,7 +20,8 @@ pytestmark = pytest.mark.slow
 HOST = "console.example.com"
 
 
-def test_a_production_instance_serves_pages_static_files_and_probes(tmp_path, request):
+def collected_and_started(tmp_path, request) -> Gunicorn:
+    """What the image does at start: collectstatic, the schema, then gunicorn in production mode."""
     env = production_env(
         DATABASE_URL=f"sqlite:///{tmp_path / 'console.sqlite3'}",
         STATIC_ROOT=str(tmp_path / "static"),
@@ -41,8 +42,11 @@ def test_a_production_instance_serves_pages_static_files_and_probes(tmp_path, re
     assert collected.returncode == 0, collected.stderr
     prepared = prepare_database(env, request)
     assert prepared.returncode == 0, prepared.stderr
+    return Gunicorn(env, workers=1, log_path=tmp_path / "gunicorn.log", host=HOST)
 
-    server = Gunicorn(env, workers=1, log_path=tmp_path / "gunicorn.log", host=HOST)
+
+def test_a_production_instance_serves_pages_static_files_and_probes(tmp_path, request):
+    server = collected_and_started(tmp_path, request)
     try:
         proxied = {"Host": HOST, "X-Forwarded-Proto": "https"}
         signed_in = {
@@ -85,3 +89,30 @@ def test_a_production_instance_serves_pages_static_files_and_probes(tmp_path, re
     finally:
         server.stop()
     assert session_key not in server.log()
+
+
+def test_static_files_are_served_brotli_compressed_to_browsers_that_accept_it(tmp_path, request):
+    """After collectstatic, the htmx script and every stylesheet come Brotli-compressed to a browser
+    that accepts ``br`` (smaller than gzip), and still gzip-compressed to one that accepts only gzip."""
+    server = collected_and_started(tmp_path, request)
+    try:
+        proxied = {"Host": HOST, "X-Forwarded-Proto": "https"}
+        sign_in = requests.get(f"{server.url}/login/", headers=proxied, timeout=30)
+        assert sign_in.status_code == 200
+        stylesheets = re.findall(r'<link rel="stylesheet" href="(/static/[^"]+\.css)"', sign_in.text)
+        scripts = re.findall(r'<script src="(/static/vendor/htmx[^"]+\.js)"', sign_in.text)
+        assert len(stylesheets) >= 2 and len(scripts) == 1, sign_in.text[:2000]
+        for path in (*stylesheets, *scripts):
+            brotli = requests.get(
+                f"{server.url}{path}", headers={**proxied, "Accept-Encoding": "br"}, timeout=30
+            )
+            gzip = requests.get(
+                f"{server.url}{path}", headers={**proxied, "Accept-Encoding": "gzip"}, timeout=30
+            )
+            assert brotli.status_code == 200 and brotli.headers["Content-Encoding"] == "br", path
+            assert gzip.status_code == 200 and gzip.headers["Content-Encoding"] == "gzip", path
+            assert "Accept-Encoding" in brotli.headers["Vary"]
+            # requests decodes both, so the same file must come out of each.
+            assert brotli.content == gzip.content and brotli.content.strip()
+    finally:
+        server.stop()

@@ -114,22 +114,25 @@ def test_create_echoes_the_defaults_and_lists_in_creation_order(api):
     assert api.names() == [*before, "zeta_metric", "alpha_metric"]
 
 
+NESTED = body(
+    name="nested_filters",
+    filters=where(
+        cond("has_anr", "eq", False),
+        where(
+            cond("os_major_version", "in", [16, 17]),
+            cond("session_property", "eq", {"property_key": "plan", "property_values": ["pro"]}),
+            op="or",
+        ),
+    ),
+    group_by=["session_property.plan"],
+    time_granularity=["daily", "five_minute"],
+    data_destination=["grafana_cloud", "metrics_api"],
+)
+
+
 def test_create_keeps_nested_or_filters_and_property_group_bys(api):
     """A nested and/or tree with property filters and a dotted group-by is stored as sent."""
-    definition = body(
-        name="nested_filters",
-        filters=where(
-            cond("has_anr", "eq", False),
-            where(
-                cond("os_major_version", "in", [16, 17]),
-                cond("session_property", "eq", {"property_key": "plan", "property_values": ["pro"]}),
-                op="or",
-            ),
-        ),
-        group_by=["session_property.plan"],
-        time_granularity=["daily", "five_minute"],
-        data_destination=["grafana_cloud", "metrics_api"],
-    )
+    definition = NESTED
     response = api.post(definition)
     assert response.status_code == 200
     stored = next(m for m in api.get().json()["results"] if m["name"] == "nested_filters")
@@ -363,3 +366,27 @@ def test_sandbox_is_mounted_under_custom_metrics_by_the_project(settings):
     settings.ROOT_URLCONF = "dashboard.urls"
     clear_url_caches()
     assert resolve("/custom-metrics/api/v1/app/appID1/custom-metrics").url_name == "sandbox_custom_metrics"
+
+
+def test_list_repeats_exactly_what_each_create_echoed(api):
+    """Every listed metric is, field for field, the object its create answered, defaults included."""
+    shapes = [
+        body(name="only_defaults"),
+        body(
+            name="unicode_and_numbers",
+            metric="crashes_total",
+            filters=where(cond("msg", "like", 'Überlauf "quoted" \\ ✓'), cond("os_major_version", "gte", 15)),
+            group_by=["app_version", "os_major_version"],
+        ),
+        NESTED,
+    ]
+    echoed = []
+    for shape in shapes:
+        response = api.post(shape)
+        assert response.status_code == 200, response.text
+        echoed.append(response.json())
+    listed = api.get()
+    assert listed.headers["Content-Type"] == "application/json"
+    results = listed.json()["results"]
+    assert results[-len(shapes) :] == echoed
+    assert [list(m) for m in results[-len(shapes) :]] == [list(m) for m in echoed]
