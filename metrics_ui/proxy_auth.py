@@ -17,6 +17,7 @@ Two things this module cannot do, and the deployment must (see the README):
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import logging
 from functools import lru_cache
@@ -163,9 +164,16 @@ class ProxyHeaderMiddleware:
         return None
 
     def _refuse(self, request: HttpRequest, refusal: Refused) -> HttpResponse:
-        if cache.add(f"proxy-refused:{refusal.identity.lower()}:{refusal.detail}", 1, _REFUSAL_AUDIT_SECONDS):
+        if cache.add(_refusal_key(refusal), 1, _REFUSAL_AUDIT_SECONDS):
             security_log.warning("Sign-in refused", extra={"reason": refusal.detail})
             audit.record(
                 request, "auth.refused", outcome="refused", detail=refusal.detail, username=refusal.identity
             )
         return refused_response(request, refusal)
+
+
+def _refusal_key(refusal: Refused) -> str:
+    # Hashed: the identity and reason are free text (spaces, quotes, any length), which memcached refuses
+    # as a key and Django warns about on every backend.
+    text = f"{refusal.identity.lower()}\x00{refusal.detail}"
+    return "proxy-refused:" + hashlib.sha256(text.encode()).hexdigest()
