@@ -19,6 +19,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from metrics_ui import secret_strength
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -46,14 +48,20 @@ if PRODUCTION:
     SECRET_KEY = _required("SECRET_KEY")
     ALLOWED_HOSTS = [h.strip() for h in _required("ALLOWED_HOSTS").split(",") if h.strip()]
     EMBRACE_TOKEN_KEYS = [k.strip() for k in _required("EMBRACE_TOKEN_KEYS").split(",") if k.strip()]
-    if SECRET_KEY == DEV_SECRET_KEY or DEV_TOKEN_KEY in EMBRACE_TOKEN_KEYS:
+    if DEV_TOKEN_KEY in EMBRACE_TOKEN_KEYS:
         raise ImproperlyConfigured("The development secrets cannot be used in production.")
 else:
     SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
     EMBRACE_TOKEN_KEYS = env.list("EMBRACE_TOKEN_KEYS", default=[DEV_TOKEN_KEY])
 
-SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+SECRET_KEY_FALLBACKS = [k.strip() for k in env.list("SECRET_KEY_FALLBACKS", default=[]) if k.strip()]
+if PRODUCTION:
+    # At start-up, not only in `check --deploy`: a WSGI server runs no checks, and a guessable key
+    # lets anyone forge a session cookie.
+    _weak_keys = secret_strength.problems(SECRET_KEY, SECRET_KEY_FALLBACKS, DEV_SECRET_KEY)
+    if _weak_keys:
+        raise ImproperlyConfigured(" ".join(_weak_keys))
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG cannot be on when CONSOLE_MODE=production.")
