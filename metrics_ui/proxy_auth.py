@@ -18,9 +18,7 @@ Two things this module cannot do, and the deployment must (see the README):
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
-from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, authenticate, login, logout
@@ -31,6 +29,8 @@ from django.http import HttpRequest, HttpResponse
 from metrics_ui import audit
 from metrics_ui.sessions import is_exempt
 from metrics_ui.sso import Refused, gatekeep, groups_from, refused_response, sync_user
+from metrics_ui.trusted_proxies import address as _address
+from metrics_ui.trusted_proxies import is_trusted_proxy, trusted_networks
 
 security_log = logging.getLogger("metrics_ui.security")
 
@@ -38,28 +38,6 @@ PROXY_BACKEND = "metrics_ui.proxy_auth.ProxyHeaderBackend"
 # One audit record per refused identity and reason in this window: the proxy repeats the
 # headers on every request, and the trail should not fill with the same refusal.
 _REFUSAL_AUDIT_SECONDS = 300
-
-
-@lru_cache(maxsize=8)
-def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs if cidr.strip())
-
-
-def trusted_networks():
-    return _networks(tuple(settings.PROXY_AUTH_TRUSTED_PROXIES))
-
-
-def _address(text: str):
-    try:
-        return ipaddress.ip_address(text.strip())
-    except ValueError:
-        return None
-
-
-def is_trusted_proxy(request: HttpRequest) -> bool:
-    """The connection itself (``REMOTE_ADDR``, never a forwarded header) is a configured proxy."""
-    address = _address(request.META.get("REMOTE_ADDR", ""))
-    return address is not None and any(address in network for network in trusted_networks())
 
 
 def client_ip(request: HttpRequest) -> str | None:
