@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "metrics_ui.observability.RequestIdMiddleware",
     # Outermost after the request id, so its one line per request sees every response, static included.
     "metrics_ui.observability.AccessLogMiddleware",
+    "metrics_ui.page_deadline.PageDeadlineMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -256,6 +257,10 @@ UPSTREAM_CONNECT_TIMEOUT = env.float("UPSTREAM_CONNECT_TIMEOUT", default=3.05)
 UPSTREAM_READ_TIMEOUT = env.float("UPSTREAM_READ_TIMEOUT", default=10.0)
 UPSTREAM_READ_RETRIES = env.int("UPSTREAM_READ_RETRIES", default=2)
 UPSTREAM_BACKOFF_FACTOR = env.float("UPSTREAM_BACKOFF_FACTOR", default=0.3)
+# All of one page view's calls and retries share this many seconds (0 turns it off); see page_deadline.py.
+UPSTREAM_PAGE_DEADLINE = env.float("UPSTREAM_PAGE_DEADLINE", default=10.0)
+if UPSTREAM_PAGE_DEADLINE < 0:
+    raise ImproperlyConfigured("UPSTREAM_PAGE_DEADLINE must be a number of seconds (0 turns it off).")
 UPSTREAM_MAX_RESPONSE_BYTES = env.int("UPSTREAM_MAX_RESPONSE_BYTES", default=4 * 1024 * 1024)
 UPSTREAM_BREAKER_FAILURES = env.int("UPSTREAM_BREAKER_FAILURES", default=5)
 UPSTREAM_BREAKER_RESET_SECONDS = env.int("UPSTREAM_BREAKER_RESET_SECONDS", default=30)
