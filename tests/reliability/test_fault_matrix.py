@@ -14,8 +14,7 @@ HTTP, the person sees:
   exactly once, a redirect never followed (the other host sees nothing, so never the token).
 
 Timeouts are shortened by ``fast_upstream_settings`` (connect 0.5 s, read 0.5 s, backoff factor 0.05 s);
-the production figures are in the README's reliability section. One test runs with the production defaults
-themselves, read from a production start-up: a hung upstream still answers the page within the page deadline.
+the production figures are in the README's reliability section.
 """
 
 from __future__ import annotations
