@@ -19,6 +19,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from metrics_ui import secret_strength
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -47,14 +49,20 @@ if PRODUCTION:
     SECRET_KEY = _required("SECRET_KEY")
     ALLOWED_HOSTS = [h.strip() for h in _required("ALLOWED_HOSTS").split(",") if h.strip()]
     EMBRACE_TOKEN_KEYS = [k.strip() for k in _required("EMBRACE_TOKEN_KEYS").split(",") if k.strip()]
-    if SECRET_KEY == DEV_SECRET_KEY or DEV_TOKEN_KEY in EMBRACE_TOKEN_KEYS:
+    if DEV_TOKEN_KEY in EMBRACE_TOKEN_KEYS:
         raise ImproperlyConfigured("The development secrets cannot be used in production.")
 else:
     SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
     EMBRACE_TOKEN_KEYS = env.list("EMBRACE_TOKEN_KEYS", default=[DEV_TOKEN_KEY])
 
-SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+SECRET_KEY_FALLBACKS = [k.strip() for k in env.list("SECRET_KEY_FALLBACKS", default=[]) if k.strip()]
+if PRODUCTION:
+    # At start-up, not only in `check --deploy`: a WSGI server runs no checks, and a guessable key
+    # lets anyone forge a session cookie.
+    _weak_keys = secret_strength.problems(SECRET_KEY, SECRET_KEY_FALLBACKS, DEV_SECRET_KEY)
+    if _weak_keys:
+        raise ImproperlyConfigured(" ".join(_weak_keys))
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG cannot be on when CONSOLE_MODE=production.")
@@ -76,12 +84,15 @@ MIDDLEWARE = [
     "metrics_ui.observability.RequestIdMiddleware",
     # Outermost after the request id, so its one line per request sees every response, static included.
     "metrics_ui.observability.AccessLogMiddleware",
+    "metrics_ui.page_deadline.PageDeadlineMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Outside the session-ending middleware below, so it sees who the person is after them.
+    "metrics_ui.private_pages.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -246,6 +257,10 @@ UPSTREAM_CONNECT_TIMEOUT = env.float("UPSTREAM_CONNECT_TIMEOUT", default=3.05)
 UPSTREAM_READ_TIMEOUT = env.float("UPSTREAM_READ_TIMEOUT", default=10.0)
 UPSTREAM_READ_RETRIES = env.int("UPSTREAM_READ_RETRIES", default=2)
 UPSTREAM_BACKOFF_FACTOR = env.float("UPSTREAM_BACKOFF_FACTOR", default=0.3)
+# All of one page view's calls and retries share this many seconds (0 turns it off); see page_deadline.py.
+UPSTREAM_PAGE_DEADLINE = env.float("UPSTREAM_PAGE_DEADLINE", default=10.0)
+if UPSTREAM_PAGE_DEADLINE < 0:
+    raise ImproperlyConfigured("UPSTREAM_PAGE_DEADLINE must be a number of seconds (0 turns it off).")
 UPSTREAM_MAX_RESPONSE_BYTES = env.int("UPSTREAM_MAX_RESPONSE_BYTES", default=4 * 1024 * 1024)
 UPSTREAM_BREAKER_FAILURES = env.int("UPSTREAM_BREAKER_FAILURES", default=5)
 UPSTREAM_BREAKER_RESET_SECONDS = env.int("UPSTREAM_BREAKER_RESET_SECONDS", default=30)

@@ -17,6 +17,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.functional import empty
 from prometheus_client import Counter, Histogram
 
+from metrics_ui.trusted_proxies import is_trusted_proxy
+
 access_logger = logging.getLogger("metrics_ui.access")
 
 REQUESTS = Counter(
@@ -33,7 +35,9 @@ REQUEST_SECONDS = Histogram(
 _METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 REQUEST_ID_HEADER = "X-Request-ID"
-_WELL_FORMED = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# Letters, digits and hyphens only: a UUID, a hex trace id or a load balancer's id fit; nothing that
+# could split a log line, look like a path, or carry a payload does.
+_WELL_FORMED = re.compile(r"[A-Za-z0-9-]{8,64}")
 
 current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -43,14 +47,19 @@ def new_request_id() -> str:
 
 
 class RequestIdMiddleware:
-    """Takes a well-formed incoming ``X-Request-ID`` or makes one, and echoes it on the response."""
+    """Takes a well-formed ``X-Request-ID`` from a trusted proxy or makes one, and echoes it on the response.
+
+    Anyone else's id is ignored: a client could otherwise pick the id another person's request is logged
+    under, or reuse one to blur the trail.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        request_id = incoming if _WELL_FORMED.fullmatch(incoming) else new_request_id()
+        trusted = _WELL_FORMED.fullmatch(incoming) and is_trusted_proxy(request)
+        request_id = incoming if trusted else new_request_id()
         request.request_id = request_id
         token = current_request_id.set(request_id)
         try:

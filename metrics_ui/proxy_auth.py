@@ -17,9 +17,8 @@ Two things this module cannot do, and the deployment must (see docs/operations.m
 
 from __future__ import annotations
 
-import ipaddress
+import hashlib
 import logging
-from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, authenticate, login, logout
@@ -30,6 +29,8 @@ from django.http import HttpRequest, HttpResponse
 from metrics_ui import audit
 from metrics_ui.sessions import is_exempt
 from metrics_ui.sso import Refused, gatekeep, groups_from, refused_response, sync_user
+from metrics_ui.trusted_proxies import address as _address
+from metrics_ui.trusted_proxies import is_trusted_proxy, trusted_networks
 
 security_log = logging.getLogger("metrics_ui.security")
 
@@ -37,28 +38,6 @@ PROXY_BACKEND = "metrics_ui.proxy_auth.ProxyHeaderBackend"
 # One audit record per refused identity and reason in this window: the proxy repeats the
 # headers on every request, and the trail should not fill with the same refusal.
 _REFUSAL_AUDIT_SECONDS = 300
-
-
-@lru_cache(maxsize=8)
-def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs if cidr.strip())
-
-
-def trusted_networks():
-    return _networks(tuple(settings.PROXY_AUTH_TRUSTED_PROXIES))
-
-
-def _address(text: str):
-    try:
-        return ipaddress.ip_address(text.strip())
-    except ValueError:
-        return None
-
-
-def is_trusted_proxy(request: HttpRequest) -> bool:
-    """The connection itself (``REMOTE_ADDR``, never a forwarded header) is a configured proxy."""
-    address = _address(request.META.get("REMOTE_ADDR", ""))
-    return address is not None and any(address in network for network in trusted_networks())
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -163,9 +142,16 @@ class ProxyHeaderMiddleware:
         return None
 
     def _refuse(self, request: HttpRequest, refusal: Refused) -> HttpResponse:
-        if cache.add(f"proxy-refused:{refusal.identity.lower()}:{refusal.detail}", 1, _REFUSAL_AUDIT_SECONDS):
+        if cache.add(_refusal_key(refusal), 1, _REFUSAL_AUDIT_SECONDS):
             security_log.warning("Sign-in refused", extra={"reason": refusal.detail})
             audit.record(
                 request, "auth.refused", outcome="refused", detail=refusal.detail, username=refusal.identity
             )
         return refused_response(request, refusal)
+
+
+def _refusal_key(refusal: Refused) -> str:
+    # Hashed: the identity and reason are free text (spaces, quotes, any length), which memcached refuses
+    # as a key and Django warns about on every backend.
+    text = f"{refusal.identity.lower()}\x00{refusal.detail}"
+    return "proxy-refused:" + hashlib.sha256(text.encode()).hexdigest()

@@ -8,6 +8,8 @@ This module is the only code that talks HTTP to the upstream (Embrace, or the bu
 * **Timeouts and retries**: every call passes ``(UPSTREAM_CONNECT_TIMEOUT, UPSTREAM_READ_TIMEOUT)``; reads are
   retried by urllib3's ``Retry`` (5xx, 429, connect errors, at most one read timeout or reset) with jittered
   backoff, honouring ``Retry-After`` up to ``RETRY_AFTER_CAP_SECONDS``. Settings are read at call time.
+  Inside a page view, every call but a create also keeps to the page's deadline (``page_deadline``): each
+  attempt's timeouts shrink to the time left, and no retry starts that could not finish before it.
 * **Input safety**: app ids and metric names are validated and every path segment percent-encoded before any
   request; redirects are never followed, so the token never reaches another host.
 * **Parsing**: bodies are read up to ``UPSTREAM_MAX_RESPONSE_BYTES`` and turned into frozen dataclasses here;
@@ -45,10 +47,18 @@ from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 from prometheus_client import Counter, Histogram
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ReadTimeoutError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    InvalidHeader,
+    MaxRetryError,
+    NewConnectionError,
+    ReadTimeoutError,
+    ResponseError,
+)
 from urllib3.util.retry import Retry
+from urllib3.util.timeout import Timeout
 
-from metrics_ui import catalog
+from metrics_ui import catalog, page_deadline
 from metrics_ui.observability import REQUEST_ID_HEADER, current_request_id, new_request_id
 
 logger = logging.getLogger("metrics_ui.upstream")
@@ -346,15 +356,60 @@ _attempts: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
 )
 
 
-class _CountingRetry(Retry):
-    """urllib3's Retry, noting each retry it grants so the log line can say how many attempts were made."""
+# An attempt with less time than this left is not worth starting: it could only time out.
+_MIN_ATTEMPT_SECONDS = 0.25
 
-    def increment(self, *args, **kwargs) -> Retry:
-        granted = super().increment(*args, **kwargs)
+
+class _CountingRetry(Retry):
+    """urllib3's Retry, noting each retry it grants so the log line can say how many attempts were made,
+    and granting none that could not finish before the page's deadline."""
+
+    def increment(
+        self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None
+    ) -> Retry:
+        granted = super().increment(method, url, response, error, _pool, _stacktrace)
+        left = page_deadline.remaining()
+        if left is not None and left < granted._wait_before_next(response) + _MIN_ATTEMPT_SECONDS:
+            # Exhausted, exactly as urllib3 says it: the caller sees the last failure, or the last answer.
+            reason = error or ResponseError(
+                ResponseError.SPECIFIC_ERROR.format(status_code=response.status)
+                if response is not None and response.status
+                else ResponseError.GENERIC_ERROR
+            )
+            raise MaxRetryError(_pool, url, reason) from reason
         counter = _attempts.get()
         if counter is not None:
             counter[0] += 1
         return granted
+
+    def _wait_before_next(self, response) -> float:
+        """The longest urllib3 will sleep before the next attempt (Retry-After, or backoff and its jitter)."""
+        if response is not None and self.respect_retry_after_header:
+            try:
+                retry_after = self.get_retry_after(response)
+            except InvalidHeader:
+                retry_after = None
+            if retry_after:
+                return retry_after
+        backoff = self.get_backoff_time()
+        return min(self.backoff_max, backoff + self.backoff_jitter) if backoff else 0.0
+
+
+class _DeadlineTimeout(Timeout):
+    """The configured timeouts, each attempt's cut to the time left before the page's deadline.
+
+    urllib3 clones the timeout for every attempt (retries included), so the cut is made then.
+    """
+
+    def __init__(self, connect: float, read: float) -> None:
+        super().__init__(connect=connect, read=read)
+
+    def clone(self) -> Timeout:
+        left = page_deadline.remaining()
+        if left is None:
+            return Timeout(connect=self._connect, read=self._read)
+        left = max(left, _MIN_ATTEMPT_SECONDS)
+        return Timeout(connect=min(self._connect, left), read=min(self._read, left), total=left)
 
 
 def _retry_policy(write: bool) -> tuple:
@@ -750,6 +805,9 @@ class Client:
             raise
         finally:
             _attempts.reset(reset)
+            if method != "GET":
+                # A write whose answer is lost is looked up next; that check gets a whole deadline of its own.
+                page_deadline.restart()
             elapsed = time.monotonic() - started
             REQUESTS_TOTAL.labels(method, template, label).inc()
             REQUEST_SECONDS.labels(method, template).observe(elapsed)
@@ -778,15 +836,23 @@ class Client:
     ) -> requests.Response:
         request_id = current_request_id.get()
         headers = {REQUEST_ID_HEADER: request_id if request_id != "-" else new_request_id()}
+        write = method == "POST"
+        timeouts = (settings.UPSTREAM_CONNECT_TIMEOUT, settings.UPSTREAM_READ_TIMEOUT)
+        if not write:
+            left = page_deadline.remaining()
+            if left is not None and left < _MIN_ATTEMPT_SECONDS:
+                # Nothing is sent, so nothing can have reached Embrace.
+                raise Unavailable("Embrace didn't answer in time. Try again in a minute.", timed_out=True)
+            timeouts = _DeadlineTimeout(*timeouts)
         try:
-            return _session(base, write=method == "POST").request(
+            return _session(base, write=write).request(
                 method,
                 url,
                 params=params,
                 json=json_body,
                 headers=headers,
                 auth=_Bearer(self._token),
-                timeout=(settings.UPSTREAM_CONNECT_TIMEOUT, settings.UPSTREAM_READ_TIMEOUT),
+                timeout=timeouts,
                 allow_redirects=False,
                 stream=True,
             )

@@ -200,3 +200,17 @@ def test_an_underscore_variant_of_the_header_is_dropped_by_the_server(
     )
     assert response.status == expected_status
     assert User.objects.filter(email="alice@example.com").exists() == (expected_status == 200)
+
+
+@pytest.mark.django_db
+@pytest.mark.filterwarnings("error::django.core.cache.backends.base.CacheKeyWarning")
+def test_a_refusal_with_hostile_header_text_is_remembered_under_a_key_any_cache_accepts(
+    client, proxy_settings
+):
+    """The refusal is remembered (so audited once) under a key memcached would accept: the header's
+    spaces, quotes and control-like text never reach the cache key, so no CacheKeyWarning is raised."""
+    hostile = 'mallory "the admin" <x@evil.example>' + " padding" * 40
+    for _ in range(2):
+        response = client.get("/", **headers(PROXY, hostile))
+        assert response.status_code == 403
+    assert AuditRecord.objects.filter(action="auth.refused").count() == 1

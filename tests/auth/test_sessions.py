@@ -242,7 +242,7 @@ def production_settings(**env) -> dict:
         "PATH": os.environ.get("PATH", ""),
         "DJANGO_SETTINGS_MODULE": "dashboard.settings",
         "CONSOLE_MODE": "production",
-        "SECRET_KEY": "x" * 64,
+        "SECRET_KEY": "k7Qp-2vXz9LmN4rT8sW1yB6cD3fG5hJ0aE_uI7oP2qR9tY4wZ1xC8vB5nM3lK6jH",
         "ALLOWED_HOSTS": "metrics.example.com",
         "EMBRACE_TOKEN_KEYS": "bXktdGVzdC1rZXktbXktdGVzdC1rZXktbXktdGVzdDE=",
         "SANDBOX_ENABLED": "false",

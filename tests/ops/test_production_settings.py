@@ -106,3 +106,39 @@ def test_an_unreadable_metrics_network_stops_start_up_with_a_clear_message():
     result = run_python(SETUP, production_env(METRICS_ALLOWED_NETWORKS="10.0.0.0/8,not-a-network"))
     assert result.returncode != 0
     assert "METRICS_ALLOWED_NETWORKS: 'not-a-network' is not a network" in result.stderr
+
+
+STRONG = "k7Qp-2vXz9LmN4rT8sW1yB6cD3fG5hJ0aE_uI7oP2qR9tY4wZ1xC8vB5nM3lK6jH"
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("Sh0rt-but-random-9f8e7d6c5b4a", "is too short: it has 29 characters and needs at least 50"),
+        ("ab" * 40, "repeats too few characters"),
+        ("django-insecure-" + STRONG, "is a public development or example value"),
+    ],
+    ids=["short", "few-distinct-characters", "django-insecure"],
+)
+def test_production_refuses_to_start_with_a_weak_secret_key_and_names_it(value, reason):
+    """Not only `check --deploy`: the server itself (which runs no checks) stops, and says why."""
+    result = run_python(SETUP, production_env(SECRET_KEY=value))
+    assert result.returncode != 0
+    assert f"SECRET_KEY {reason}" in result.stderr
+    assert value not in result.stderr  # the key itself is never printed
+
+
+def test_production_refuses_the_development_key_or_a_weak_key_among_the_fallbacks():
+    dev_key = settings_in(production_env(), "DEV_SECRET_KEY")["DEV_SECRET_KEY"]
+    development = run_python(SETUP, production_env(SECRET_KEY_FALLBACKS=f"{STRONG},{dev_key}"))
+    assert development.returncode != 0
+    assert "SECRET_KEY_FALLBACKS: key number 2 is a public development or example value" in development.stderr
+
+    weak = run_python(SETUP, production_env(SECRET_KEY_FALLBACKS="old-key"))
+    assert weak.returncode != 0
+    assert "SECRET_KEY_FALLBACKS: key number 1 is too short" in weak.stderr
+
+
+def test_production_starts_with_a_strong_key_and_a_strong_fallback():
+    result = run_python(SETUP, production_env(SECRET_KEY=STRONG, SECRET_KEY_FALLBACKS=STRONG[::-1]))
+    assert result.returncode == 0, result.stderr

@@ -34,6 +34,7 @@ from metrics_ui.models import ApiToken
 from sandbox.models import CustomMetric
 from tests.faults import Forward, Hang, Reset, Respond, big_json, html
 from tests.metrics_ui.test_create import tree_of
+from tests.ops.support import production_env, settings_in
 
 APP = "appID1"
 NAME = "sessions_by_version"
@@ -332,3 +333,38 @@ def test_a_lost_delete_answer_with_a_failed_check_says_it_may_already_be_deleted
     assert "It may already be deleted" in page
     assert "Nothing was deleted" not in page
     assert f'value="{name}"' in page
+
+
+UPSTREAM_DEFAULTS = (
+    "UPSTREAM_CONNECT_TIMEOUT",
+    "UPSTREAM_READ_TIMEOUT",
+    "UPSTREAM_READ_RETRIES",
+    "UPSTREAM_BACKOFF_FACTOR",
+    "UPSTREAM_PAGE_DEADLINE",
+)
+
+
+def test_at_production_defaults_a_hung_upstream_answers_the_page_within_the_page_deadline(
+    signed_in_client, fault_upstream, settings
+):
+    """With the timeouts a production start-up gets (3.05 s connect, 10 s read, retries), a list page whose
+    upstream never answers would wait about 26 s for two attempts; the page deadline (at most 10 s) ends the
+    wait and the person gets the usual banner, their reference and a way to try again. Costs ~10 s."""
+    defaults = settings_in(production_env(), *UPSTREAM_DEFAULTS)
+    for name, value in defaults.items():
+        setattr(settings, name, value)
+    assert 0 < settings.UPSTREAM_PAGE_DEADLINE <= 10
+    assert settings.UPSTREAM_READ_TIMEOUT >= settings.UPSTREAM_PAGE_DEADLINE  # the deadline is what bounds it
+    fault_upstream.hang()
+
+    started = time.monotonic()
+    response = signed_in_client.get(reverse("metric_list", args=[APP]))
+    elapsed = time.monotonic() - started
+
+    assert elapsed <= settings.UPSTREAM_PAGE_DEADLINE + 2 * SLACK_SECONDS, f"{elapsed:.1f} s"
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert shown("didn't answer in time", page)
+    assert response["X-Request-ID"] in page
+    assert f'href="{reverse("metric_list", args=[APP])}" class="retry-link">Try again</a>' in page
+    assert fault_upstream.count("GET") == 1  # no second attempt that could not have finished in time
