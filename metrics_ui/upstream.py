@@ -48,7 +48,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from metrics_ui import catalog
+from metrics_ui import bounded_json, catalog
 from metrics_ui.observability import REQUEST_ID_HEADER, current_request_id, new_request_id
 
 logger = logging.getLogger("metrics_ui.upstream")
@@ -588,8 +588,11 @@ def _reject_constant(name: str) -> object:
 
 
 def _json(body: bytes) -> object:
+    # Bounded: a body nested thousands deep or with a huge number must become BadResponse, not a crash.
     try:
-        return json.loads(body, parse_constant=_reject_constant)
+        return bounded_json.loads(
+            body, parse_constant=_reject_constant, max_chars=settings.UPSTREAM_MAX_RESPONSE_BYTES
+        )
     except (ValueError, RecursionError) as exc:
         raise ValueError("not JSON") from exc
 
