@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -195,13 +195,14 @@ COPY_STAGES = ("check", "confirm")
 @require_http_methods(["GET", "POST"])
 @editor_required
 def metric_copy(request: HttpRequest, app_id: str, name: str) -> HttpResponse:
+    if echo.metric_name(name) is None:  # no metric has it; and the page would repeat the link's text
+        raise Http404
     try:
         source = access.client_for(request.user, app_id).find_metric(app_id, name)
     except (access.TokenUnreadable, upstream.UpstreamError) as error:
         return render(request, "metrics/copy.html", {"app_id": app_id, "name": name, "error": error})
     if source is None:
-        shown = echo.metric_name(name)
-        messages.warning(request, f"{shown or 'That metric'} doesn't exist in {app_id} any more.")
+        messages.warning(request, f"{name} doesn't exist in {app_id} any more.")
         return redirect("metric_list", app_id)
     targets = [a for a in access.user_apps(request.user) if a.app_id != app_id]
     chosen = [a for a in targets if a.app_id in request.POST.getlist("apps")]
