@@ -20,7 +20,11 @@ MAX_DIGITS = 100  # digits in one number; nothing in a metric needs more than tw
 MAX_CHARS = 1_000_000
 
 # Strings (so brackets and digits inside them are skipped), then brackets, then runs of digits.
-_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|[0-9]+', re.DOTALL)
+_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]|[0-9]+')
+# Byte tables for the fast first look: brackets only, all of one kind; every digit as "0".
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+_ONE_KIND = bytes.maketrans(b"{}", b"[]")
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 
 
 class Refused(ValueError):
@@ -39,6 +43,12 @@ def _where(text: str, index: int) -> str:
 
 def check(text: str, *, max_depth: int = MAX_DEPTH, max_digits: int = MAX_DIGITS) -> None:
     """Raise :class:`Refused` if ``text`` nests deeper than ``max_depth`` or has a longer number."""
+    # A first look in C-speed byte operations that also counts brackets and digits inside strings;
+    # only a text it flags (rare) is walked token by token, which skips strings and says where.
+    data = text.encode("utf-8", "surrogatepass")
+    suspect = b"0" * (max_digits + 1) in data.translate(_DIGITS_AS_ZERO) or _may_nest_deeper(data, max_depth)
+    if not suspect:
+        return
     depth = 0
     for match in _TOKENS.finditer(text):
         token = match.group()
@@ -58,6 +68,23 @@ def check(text: str, *, max_depth: int = MAX_DEPTH, max_digits: int = MAX_DIGITS
                 f"{_where(text, match.start())}). No value in a metric is that long: check that "
                 "nothing was pasted twice or run together."
             )
+
+
+def _may_nest_deeper(data: bytes, max_depth: int) -> bool:
+    """Each pass deletes the innermost ``[]`` pairs, so matched pairs last as many passes as they nest.
+
+    Brackets inside strings are counted too, so this may say yes wrongly (the token walk then decides);
+    if it ever said no wrongly, the parser's own recursion guard is still caught in :func:`loads`.
+    """
+    brackets = data.translate(_ONE_KIND, _NOT_BRACKETS)
+    if len(brackets) <= max_depth:
+        return False
+    for _ in range(max_depth):
+        shorter = brackets.replace(b"[]", b"")
+        if shorter == brackets:
+            return False  # nothing left, or only unmatched brackets, which the parser reports
+        brackets = shorter
+    return b"[]" in brackets
 
 
 def loads(
