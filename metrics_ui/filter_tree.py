@@ -79,7 +79,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from metrics_ui import catalog
+from metrics_ui import bounded_json, catalog
 
 MAX_DEPTH = 4  # levels of groups, the root included
 MAX_CONDITIONS = 50
@@ -349,14 +349,14 @@ def from_json(data: str | bytes | Mapping | None) -> Group:
         if len(data) > MAX_JSON_LENGTH:
             raise FilterError(f"This is too long to be a filter (more than {MAX_JSON_LENGTH:,} characters).")
         try:
-            data = json.loads(data)
+            data = bounded_json.loads(data)
+        except bounded_json.Refused as error:
+            raise FilterError(error.message) from None
         except json.JSONDecodeError as exc:
             what = next((v for k, v in _JSON_MESSAGES.items() if exc.msg.startswith(k)), exc.msg)
             raise FilterError(
                 f"This isn't valid JSON: line {exc.lineno}, column {exc.colno}: {what}."
             ) from None
-        except RecursionError:
-            raise FilterError("This isn't a filter: it is nested far too deeply.") from None
     try:
         if not isinstance(data, Mapping):
             raise _shape_error((), "a filter must be an object in curly braces { }")

@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.http import Http404
 from django.utils.html import format_html, format_html_join
 
-from metrics_ui import catalog, create_guard, filter_tree, upstream
+from metrics_ui import bounded_json, catalog, create_guard, filter_tree, upstream
 from metrics_ui.filter_tree import Condition, Group, Property, Range
 
 PREFIX = "filter"
@@ -276,9 +276,9 @@ class Builder:
 
     def _import(self, text: str) -> Group:
         try:
-            parsed = json.loads(text) if text.strip() else {}
-        except json.JSONDecodeError:
-            parsed = None  # let from_json explain where the JSON is broken
+            parsed = bounded_json.loads(text) if text.strip() else {}
+        except ValueError:  # over a limit or broken: from_json explains which, and where
+            parsed = None
         if isinstance(parsed, dict) and ("metric" in parsed or "name" in parsed):
             self.imported = parsed
             parsed = parsed.get("filters") or {}

@@ -8,7 +8,9 @@ counts on its own.
 
 Builder actions, name checks and page views never write upstream and are never limited.
 
-Views call :func:`write_limited` at the point of the write, after the form is valid, and answer with
+Metric writes reach Embrace only through ``metrics_ui.writes``, which reserves them with :func:`take` (a
+copy into N apps takes N at once, or none). Token changes call :func:`write_limited`. Both happen after
+the form is valid, and a refusal is answered with
 :func:`refused`: the same page, bound to everything the person typed, carrying :data:`MESSAGE`. A plain
 request gets HTTP 429 with ``Retry-After``; an htmx request gets 200, because htmx 2 does not swap 4xx
 bodies and the message must reach the page.
@@ -36,25 +38,37 @@ DEFAULT_RATE = "30/m"
 
 def write_limited(request: HttpRequest) -> bool:
     """Count one write by ``request.user``; True when it goes over the limit (and must not be made)."""
+    return take(request, 1) is not None
+
+
+def take(request: HttpRequest, count: int) -> int | None:
+    """Count ``count`` writes by ``request.user`` at once; None when granted, else how many are left.
+
+    A refused request counts nothing, so "you can make 3 more" stays true. The check and the counting
+    are separate cache operations: two requests racing may both pass, overshooting by at most the
+    smaller one, which a flood limit can bear.
+    """
     rate = getattr(settings, "WRITE_RATE_LIMIT", DEFAULT_RATE) or None
-    if rate is None or not request.user.is_authenticated:
-        return False
+    if rate is None or count <= 0 or not request.user.is_authenticated:
+        return None
     try:
-        usage = get_usage(request, group=GROUP, key="user", rate=rate, increment=True)
+        usage = get_usage(request, group=GROUP, key="user", rate=rate, increment=False)
+        if usage is None:  # RATELIMIT_ENABLE is off
+            return None
+        if usage["limit"] == 0:  # django-ratelimit's sign that the cache could not count
+            logger.warning("Write rate limit not checked: the cache did not count")
+            return None
+        left = max(0, usage["limit"] - usage["count"])
+        if count > left:
+            logger.warning(
+                "Write refused by the per-user rate limit (%s)", rate, extra={"user_id": request.user.pk}
+            )
+            return left
+        for _ in range(count):
+            get_usage(request, group=GROUP, key="user", rate=rate, increment=True)
     except Exception:  # a cache backend error (e.g. Redis unreachable): fail open, see the docstring
         logger.warning("Write rate limit not checked: the cache is unavailable", exc_info=True)
-        return False
-    if usage is None:
-        return False
-    if usage["limit"] == 0:  # django-ratelimit's sign that the cache could not count
-        logger.warning("Write rate limit not checked: the cache did not count")
-        return False
-    if usage["should_limit"]:
-        logger.warning(
-            "Write refused by the per-user rate limit (%s)", rate, extra={"user_id": request.user.pk}
-        )
-        return True
-    return False
+    return None
 
 
 def hold(form: BaseForm) -> BaseForm:

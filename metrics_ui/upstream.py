@@ -58,7 +58,7 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 from urllib3.util.timeout import Timeout
 
-from metrics_ui import catalog, page_deadline
+from metrics_ui import bounded_json, catalog, page_deadline
 from metrics_ui.observability import REQUEST_ID_HEADER, current_request_id, new_request_id
 
 logger = logging.getLogger("metrics_ui.upstream")
@@ -643,8 +643,11 @@ def _reject_constant(name: str) -> object:
 
 
 def _json(body: bytes) -> object:
+    # Bounded: a body nested thousands deep or with a huge number must become BadResponse, not a crash.
     try:
-        return json.loads(body, parse_constant=_reject_constant)
+        return bounded_json.loads(
+            body, parse_constant=_reject_constant, max_chars=settings.UPSTREAM_MAX_RESPONSE_BYTES
+        )
     except (ValueError, RecursionError) as exc:
         raise ValueError("not JSON") from exc
 

@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.common import no_append_slash
 from django.views.decorators.csrf import csrf_exempt
 
-from metrics_ui import catalog
+from metrics_ui import bounded_json, catalog
 from sandbox import validation
 from sandbox.models import APP_ID_RE, App, CustomMetric, Token
 from sandbox.openapi import document as openapi_document
@@ -119,7 +119,10 @@ def read_json(request: HttpRequest) -> object:
     if not raw.strip():
         raise ApiError(400, "the request body is empty; send the custom metric as a JSON object")
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        return bounded_json.loads(raw, parse_constant=_reject_constant, max_chars=limit)
+    except bounded_json.Refused as error:
+        words = error.message[:1].lower() + error.message[1:]
+        raise ApiError(400, f"the request body is not valid JSON: {words}") from None
     except json.JSONDecodeError as error:
         raise ApiError(
             400,

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_variables
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.defaults import permission_denied
 from django_htmx.http import HttpResponseClientRedirect
 
-from metrics_ui import audit, breakglass, sso
+from metrics_ui import audit, breakglass, ratelimit, signin_limit, sso
 
 
 def login(request: HttpRequest) -> HttpResponse:
@@ -25,6 +26,8 @@ def login(request: HttpRequest) -> HttpResponse:
     # The credentials hint is for development mode only (settings refuse the demo sign-in in production;
     # checking both keeps the hint off even if that ever changed).
     demo = {"username": settings.DEMO_USERNAME, "password": settings.DEMO_PASSWORD}
+    if request.method == "POST" and signin_limit.limited(request):
+        return _sign_in_refused(request, demo)
     return auth_views.LoginView.as_view(
         template_name="accounts/login.html",
         redirect_authenticated_user=True,
@@ -33,6 +36,19 @@ def login(request: HttpRequest) -> HttpResponse:
             "sso": sso.sign_in_options(request, request.GET.get("next") or request.POST.get("next")),
         },
     )(request)
+
+
+def _sign_in_refused(request: HttpRequest, demo: dict) -> HttpResponse:
+    """The sign-in page again, username kept, saying why; the password is not even checked."""
+    form = AuthenticationForm(request, initial={"username": request.POST.get("username", "")[:150]})
+    context = {
+        "form": form,
+        "refused": signin_limit.MESSAGE,
+        "demo": None if settings.PRODUCTION else demo,
+        "next": sso.safe_next(request, request.POST.get("next")) or "",
+        "sso": sso.sign_in_options(request, request.POST.get("next")),
+    }
+    return ratelimit.refused(request, render(request, "accounts/login.html", context))
 
 
 # --- Single sign-on, the no-access page, sign-out, break-glass and 403s (issue 5) ---------------

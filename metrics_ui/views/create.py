@@ -5,13 +5,24 @@ from __future__ import annotations
 from functools import partial
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, reswap
 
-from metrics_ui import access, audit, catalog, create_guard, filter_tree, metric_form, ratelimit, upstream
+from metrics_ui import (
+    access,
+    audit,
+    catalog,
+    create_guard,
+    echo,
+    filter_tree,
+    metric_form,
+    ratelimit,
+    upstream,
+    writes,
+)
 from metrics_ui.observability import current_request_id
 from metrics_ui.permissions import editor_required
 from metrics_ui.views import errors
@@ -52,17 +63,20 @@ def metric_create(request: HttpRequest, app_id: str) -> HttpResponse:
     if builder.notices or not form.is_valid():
         # Conditions dropped by a base-metric change are never sent unseen: the person checks first.
         return page(form, builder, submitted=True)
-    if ratelimit.write_limited(request):  # issue 7: the per-user write limit, input kept
+    reservation = writes.reserve(request)
+    if not reservation.granted:  # the per-user write limit, input kept
         form.add_error(None, ratelimit.MESSAGE)
         return ratelimit.refused(request, page(form, builder, submitted=True))
-    outcome = _create(request, client, app_id, form.body())
+    outcome = _create(request, reservation, client, app_id, form.body())
     if outcome.succeeded:
         return _created(request, app_id, outcome)
     return page(form, builder, outcome=outcome, submitted=True)
 
 
-def _create(request: HttpRequest, client: upstream.Client, app_id: str, body: dict) -> create_guard.Outcome:
-    outcome = create_guard.create_once(client, request.user.pk, app_id, body)
+def _create(
+    request: HttpRequest, reservation: writes.Reservation, client: upstream.Client, app_id: str, body: dict
+) -> create_guard.Outcome:
+    outcome = reservation.create(client, app_id, body)
     audit.record(
         request,
         "metric.create",
@@ -86,6 +100,9 @@ def _created(request: HttpRequest, app_id: str, outcome: create_guard.Outcome) -
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
+NO_SUCH_SOURCE = "The link named a metric that isn't in {app_id}, so this form starts empty."
+
+
 def _prefilled(request: HttpRequest, client: upstream.Client, app_id: str, metrics: dict):
     """The empty form, or one prefilled from ``?copy_of=`` / ``?replace=`` (the detail page's actions)."""
     source_name = request.GET.get("copy_of") or request.GET.get("replace") or ""
@@ -97,15 +114,18 @@ def _prefilled(request: HttpRequest, client: upstream.Client, app_id: str, metri
         "data_destination": [catalog.DEFAULT_DESTINATION],
     }
     tree, source = filter_tree.EMPTY, None
-    if source_name:
+    shown = echo.metric_name(source_name)  # only a real metric name from the link is repeated
+    if source_name and shown is None:
+        messages.warning(request, NO_SUCH_SOURCE.format(app_id=app_id))
+    elif source_name:
         try:
             found = client.list_metrics(app_id)
         except upstream.UpstreamError as error:
-            messages.warning(request, f"We couldn't load {source_name} to copy it: {error.message}")
+            messages.warning(request, f"We couldn't load {shown} to copy it: {error.message}")
             found = ()
         source = next((m for m in found if m.name == source_name), None)
         if source is None and found:
-            messages.warning(request, f"There is no metric named {source_name} in {app_id} to copy.")
+            messages.warning(request, f"There is no metric named {shown} in {app_id} to copy.")
         if source is not None:
             taken = {m.name for m in found}
             if "replace" in request.GET:
@@ -169,9 +189,14 @@ def _page(
     return render(request, template, context)
 
 
+COPY_STAGES = ("check", "confirm")
+
+
 @require_http_methods(["GET", "POST"])
 @editor_required
 def metric_copy(request: HttpRequest, app_id: str, name: str) -> HttpResponse:
+    if echo.metric_name(name) is None:  # no metric has it; and the page would repeat the link's text
+        raise Http404
     try:
         source = access.client_for(request.user, app_id).find_metric(app_id, name)
     except (access.TokenUnreadable, upstream.UpstreamError) as error:
@@ -181,13 +206,16 @@ def metric_copy(request: HttpRequest, app_id: str, name: str) -> HttpResponse:
         return redirect("metric_list", app_id)
     targets = [a for a in access.user_apps(request.user) if a.app_id != app_id]
     chosen = [a for a in targets if a.app_id in request.POST.getlist("apps")]
-    plan = metric_form.CopyPlan(request.user, source, chosen) if chosen else None
     stage = request.POST.get("stage", "")
-    if plan is not None and stage == "confirm" and ratelimit.write_limited(request):  # issue 7
-        messages.error(request, ratelimit.MESSAGE)
-        stage = "check"  # the plan is shown again, with its confirm button
+    plan = metric_form.CopyPlan(request.user, source, chosen) if chosen and stage in COPY_STAGES else None
     if plan is not None and stage == "confirm":
-        plan.run(lambda body, row: _create(request, row.client, row.app_id, body))
+        # One write per app, all reserved before the first is sent: a copy never stops halfway on the limit.
+        reservation = writes.reserve(request, len(plan.will_create))
+        if reservation.granted:
+            plan.run(lambda body, row: _create(request, reservation, row.client, row.app_id, body))
+        else:
+            messages.error(request, writes.copy_refused(reservation.left))
+            stage = "check"  # the plan is shown again, with its confirm button and the apps kept
     context = {"app_id": app_id, "name": name, "source": source, "targets": targets, "plan": plan,
                "chosen": [a.app_id for a in chosen], "stage": stage if plan else ""}  # fmt: skip
     return render(request, "metrics/copy.html", context)

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from metrics_ui import access, audit, describe, listing, ratelimit, upstream
+from metrics_ui import access, audit, describe, echo, listing, ratelimit, upstream, writes
 from metrics_ui.forms import DeleteConfirmForm
 from metrics_ui.permissions import editor_required, viewer_required
 from metrics_ui.views import errors
@@ -47,7 +47,7 @@ def _fragment(request: HttpRequest, target: str) -> bool:
 @vary_on_headers("HX-Request", "HX-Target")
 def metric_list(request: HttpRequest, app_id: str) -> HttpResponse:
     query = listing.Query.from_params(request.GET)
-    context = {"app_id": app_id, "query": query}
+    context = {"app_id": app_id, "query": query, "shown_q": echo.search_term(query.q)}
     try:
         metrics = access.client_for(request.user, app_id).list_metrics(app_id)
     except (access.TokenUnreadable, upstream.UpstreamError) as error:
@@ -72,6 +72,7 @@ def metric_detail(request: HttpRequest, app_id: str, name: str) -> HttpResponse:
         context["problem"] = errors.problem(request, error, request.get_full_path())
         return render(request, "metrics/detail.html", context)
     if metric is None:
+        context["name"] = echo.metric_name(name)  # the link's text is repeated only if it is a name
         return render(request, "errors/metric_missing.html", context, status=404)
     base_url = upstream.base_url(_region(request.user, app_id))
     context |= {
@@ -101,13 +102,14 @@ def metric_delete(request: HttpRequest, app_id: str, name: str) -> HttpResponse:
     context = {"app_id": app_id, "name": name, "form": form}
     dialog = _fragment(request, "delete-dialog")
     template = "metrics/delete.html#delete-dialog" if dialog else "metrics/delete.html"
-    if request.method == "POST" and form.is_valid() and ratelimit.write_limited(request):  # issue 7
+    reservation = writes.reserve(request) if request.method == "POST" and form.is_valid() else None
+    if reservation is not None and not reservation.granted:
         context["problem"] = errors.Problem(ratelimit.MESSAGE, "", "", getattr(request, "request_id", ""))
         return ratelimit.refused(request, render(request, template, context))
-    if request.method == "POST" and form.is_valid():
+    if reservation is not None:
         try:
             client = access.client_for(request.user, app_id)
-            client.delete_metric(app_id, name)
+            reservation.delete(client, app_id, name)
         except upstream.NotFound as error:
             _audit_delete(request, app_id, name, error.status, "already_deleted")
             return _back_to_list(request, app_id, messages.INFO, ALREADY_DELETED.format(name=name))

@@ -45,3 +45,13 @@ def test_copy_checks_each_app_first_and_creates_only_where_it_can(client, make_u
         original.group_by,
     )
     assert CustomMetric.objects.get(app__app_id="appID2", name=SOURCE).metric == "crashes_total"
+
+
+def test_a_copy_link_whose_name_is_free_text_is_a_plain_404_that_does_not_repeat_it(
+    signed_in_client, fault_proxy
+):
+    url = reverse("metric_copy", args=["appID1", "Your account is locked, call 555-0100"])
+    response = signed_in_client.get(url)
+    assert response.status_code == 404
+    assert "Your account is locked" not in response.content.decode()
+    assert fault_proxy.count() == 0  # no metric can have that name: Embrace isn't asked

@@ -262,3 +262,20 @@ def test_a_token_that_can_no_longer_be_read_sends_the_person_to_re_enter_it(sign
 def test_any_builder_post_gets_a_page_never_a_server_error(signed_in_client, action, path, fields, extra):
     response = signed_in_client.post(URL, {**base(), **fields, **extra, "action": f"{action}:{path}"}, **HTMX)
     assert response.status_code == 200
+
+
+PHISHING = "Your account is locked. Call 555-0100 to unlock it"
+
+
+def test_a_copy_link_with_free_text_does_not_repeat_it_in_the_page(signed_in_client):
+    """Anyone can craft a link; only a real metric name from it is ever shown back."""
+    html = signed_in_client.get(URL, {"copy_of": PHISHING}).content.decode()
+    assert "Your account is locked" not in html and "555-0100" not in html
+    assert "The link named a metric that isn&#x27;t in appID1, so this form starts empty." in html
+    html = signed_in_client.get(URL, {"replace": PHISHING}).content.decode()
+    assert "Your account is locked" not in html
+
+
+def test_a_copy_link_with_a_well_formed_missing_name_names_it(signed_in_client):
+    html = signed_in_client.get(URL, {"copy_of": "no_such_metric"}).content.decode()
+    assert "There is no metric named no_such_metric in appID1 to copy." in html

@@ -125,3 +125,16 @@ def test_embrace_failing_on_the_detail_page_is_a_banner_with_retry(
     assert response.status_code == 200
     html = response.content.decode()
     assert 'role="alert"' in html and "Try again" in html and response["X-Request-ID"] in html
+
+
+def test_a_link_to_a_metric_with_free_text_for_a_name_does_not_repeat_it(signed_in_client):
+    """A crafted link's sentence is not printed inside the console's page; a real name would be."""
+    response = detail(signed_in_client, "appID1", "Your account is locked, call 555-0100")
+    html = response.content.decode()
+    assert response.status_code == 404
+    assert "has no custom metric with that name" in html
+    assert "Your account is locked" not in html
+    assert (
+        "named <strong>never_existed</strong>"
+        in detail(signed_in_client, "appID1", "never_existed").content.decode()
+    )

@@ -190,7 +190,7 @@ def test_a_filter_mistake_in_pasted_json_names_its_line():
             '{"op":"or","children":[{"key":"k","field_op":"in","val":["a", ""]}]}',
             "The JSON is valid but isn't a filter: line 1, at “children” → item 1 → “val” → item 2",
         ),
-        ("[" * 100_000, "This isn't"),
+        ("[" * 100_000, "This JSON is nested more than 64 levels deep"),
         ("x" * (ft.MAX_JSON_LENGTH + 1), "This is too long to be a filter"),
     ],
 )

@@ -257,3 +257,11 @@ def test_a_viewer_refused_an_editor_action_gets_a_403_page_with_a_reference(clie
     assert response.status_code == 403
     html = response.content.decode()
     assert "You can't do that" in html and "editor role" in html and response["X-Request-ID"] in html
+
+
+def test_a_search_of_free_text_from_a_link_is_not_repeated_as_a_sentence(signed_in_client):
+    """The search box keeps it (it is the person's field), but the page's own words never quote it."""
+    phrase = "Your account is locked, call 555-0100"
+    html = signed_in_client.get(reverse("metric_list", args=["appID1"]), {"q": phrase}).content.decode()
+    assert "No metrics match your search" in html
+    assert f"“{phrase}”" not in html

@@ -390,3 +390,18 @@ def test_list_repeats_exactly_what_each_create_echoed(api):
     results = listed.json()["results"]
     assert results[-len(shapes) :] == echoed
     assert [list(m) for m in results[-len(shapes) :]] == [list(m) for m in echoed]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"[" * 10_000 + b"]" * 10_000, "nested more than 64 levels deep (at line 1, column 65)"),
+        (b'{"name": "x", "metric": ' + b"7" * 5000 + b"}", "has more than 100 digits (at line 1, column 25)"),
+    ],
+    ids=["ten thousand levels", "five thousand digits"],
+)
+def test_a_body_too_deep_or_with_a_huge_number_answers_400_saying_which(api, raw, expected):
+    """Checked before parsing: the client learns what is wrong and where, and the server never errs."""
+    response = api.http.post(api.url(), data=raw, headers=api.auth(), timeout=10)
+    assert response.status_code == 400
+    assert expected in message(response)
