@@ -271,6 +271,10 @@ UPSTREAM_BREAKER_RESET_SECONDS = env.int("UPSTREAM_BREAKER_RESET_SECONDS", defau
 WRITE_RATE_LIMIT = env.str("WRITE_RATE_LIMIT", default="30/m")
 if WRITE_RATE_LIMIT and not re.fullmatch(r"[0-9]+/[0-9]*[smhd]", WRITE_RATE_LIMIT):
     raise ImproperlyConfigured("WRITE_RATE_LIMIT must look like 30/m (a number, then /s, /m, /h or /d).")
+# Attempts at the development password sign-in, per client address and per username.
+SIGN_IN_RATE_LIMIT = env.str("SIGN_IN_RATE_LIMIT", default="10/m")
+if SIGN_IN_RATE_LIMIT and not re.fullmatch(r"[0-9]+/[0-9]*[smhd]", SIGN_IN_RATE_LIMIT):
+    raise ImproperlyConfigured("SIGN_IN_RATE_LIMIT must look like 10/m (a number, then /s, /m, /h or /d).")
 
 # --- Demo sign-in (development only) ------------------------------------------------------------
 DEMO_LOGIN_ENABLED = env.bool("DEMO_LOGIN_ENABLED", default=not PRODUCTION)

@@ -32,7 +32,7 @@ def _username(group: str, request: HttpRequest) -> str:
 
 def limited(request: HttpRequest) -> bool:
     """Count this attempt; True when its address or its username is over the limit."""
-    rate = getattr(settings, "SIGN_IN_RATE_LIMIT", DEFAULT_RATE) or None
+    rate = settings.SIGN_IN_RATE_LIMIT or None
     if rate is None:
         return False
     over = False

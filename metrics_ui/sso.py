@@ -23,7 +23,6 @@ What this module adds on top:
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import urllib.request
@@ -44,7 +43,7 @@ from mozilla_django_oidc import middleware as oidc_middleware
 from mozilla_django_oidc import views as oidc_views
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
-from metrics_ui import audit
+from metrics_ui import audit, bounded_json
 
 logger = logging.getLogger(__name__)
 security_log = logging.getLogger("metrics_ui.security")
@@ -335,7 +334,7 @@ def provider_metadata() -> dict:
         # The IdP is not the Embrace API, so this does not go through metrics_ui.upstream.
         request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
         with urllib.request.urlopen(request, timeout=settings.OIDC_TIMEOUT) as response:  # noqa: S310
-            metadata = json.loads(response.read(_DISCOVERY_MAX_BYTES))
+            metadata = bounded_json.loads(response.read(_DISCOVERY_MAX_BYTES))
     except (OSError, ValueError) as exc:
         logger.warning("Could not read the OIDC discovery document", extra={"url": url, "error": str(exc)})
         raise SSOUnavailable(f"could not read {url}: {exc}") from exc
