@@ -6,9 +6,11 @@ import math
 import time
 from collections import defaultdict
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 import requests
+from django.core.management import call_command
 from django.utils import timezone
 
 from sandbox.models import CustomMetric, Organization, Token, TokenKind
@@ -211,12 +213,16 @@ def test_more_than_11000_points_is_refused_with_prometheus_words(metrics_api):
     assert metrics_api.get("query_range", {**params, "start": T - 11_000 * HOUR}).status_code == 200
 
 
-def test_the_same_query_always_returns_the_same_numbers(metrics_api, seed):
-    """Values depend only on the app, name, labels and time: asking again, or after seeding again, gives
-    the same numbers; different series differ."""
+def test_the_same_query_always_returns_the_same_numbers(metrics_api):
+    """Values depend only on the app, name, labels and time: asking again, or after the metric is deleted
+    and seeded again, gives the same numbers; different series differ."""
     first = series(metrics_api, CRASHES)
     assert series(metrics_api, CRASHES) == first
     assert len({tuple(p.values()) for p in first.values()}) == len(first)
+    CustomMetric.objects.filter(name="crash_count_by_version").delete()
+    assert series(metrics_api, CRASHES) == {}
+    call_command("sandbox_seed", stdout=StringIO())
+    assert series(metrics_api, CRASHES) == first
 
 
 def test_data_begins_when_the_metric_was_created_and_names_appear_with_data(api, metrics_api):
@@ -360,3 +366,34 @@ def test_a_month_of_history_is_seeded(metrics_api):
     (values,) = points.values()
     assert len(values) == 27
     assert timedelta(days=29) < timezone.now() - CustomMetric.objects.earliest("created_at").created_at
+
+
+def test_sandbox_token_mints_each_kind_for_its_own_api(metrics_api, api):
+    """sandbox_token mint --kind metrics-api prints a token that reads the Metrics API and not the Custom
+    Metrics API; the default kind is the other way round; list says which kind each token is."""
+    minted = {}
+    for kind in ("metrics-api", "custom-metrics"):
+        out = StringIO()
+        call_command("sandbox_token", "mint", "--org", "Demo organization", "--kind", kind, stdout=out)
+        minted[kind] = out.getvalue().strip().splitlines()[-1]
+    assert metrics_api.get("labels", headers=metrics_api.auth(minted["metrics-api"])).status_code == 200
+    assert api.get(headers=api.auth(minted["metrics-api"])).status_code == 403
+    assert metrics_api.get("labels", headers=metrics_api.auth(minted["custom-metrics"])).status_code == 403
+    assert api.get(headers=api.auth(minted["custom-metrics"])).status_code == 200
+    listing = StringIO()
+    call_command("sandbox_token", "list", stdout=listing)
+    line = next(x for x in listing.getvalue().splitlines() if minted["metrics-api"][-4:] in x)
+    assert "Metrics API" in line and "Custom" not in line
+
+
+def test_seed_summary_prints_a_metrics_api_curl_that_works(metrics_api):
+    """The plain seed output shows the demo Metrics API token and a curl listing the series names."""
+    out = StringIO()
+    call_command("sandbox_seed", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert any(metrics_api.token in line for line in lines if "Metrics API token" in line)
+    url = next(
+        w for line in lines for w in line.split() if w.endswith("/metrics/api/v1/label/__name__/values")
+    )
+    path = url.split("/metrics", 1)[1]
+    assert "hourly_sessions_total_v1" in metrics_api.data(path.removeprefix("/api/v1/"))
