@@ -9,6 +9,7 @@ naming what isn't supported. The parsing is promql-parser's; this module only ev
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -119,13 +120,11 @@ class Evaluator:
     def _selector(self, node: pp.VectorSelector) -> list[Column]:
         columns = []
         for series in self.select(node):
-            first, last = series.first, series.last(self.now)
-            step = series.step
-            values = []
-            for t in self.times:
-                ts = math.floor(t / step) * step
-                values.append(series.value(ts) if first <= ts <= last else None)
-            columns.append(Column(series.labels, values))
+            first, last, step = series.first, series.last(self.now), series.step
+            stamps = [math.floor(t / step) * step for t in self.times]
+            inside = _as_range([ts for ts in stamps if first <= ts <= last])
+            found = dict(zip(inside, series.values(inside), strict=True))
+            columns.append(Column(series.labels, [found.get(ts) for ts in stamps]))
         return columns
 
     def raw(self, node: pp.MatrixSelector, t: float) -> list[tuple[dict[str, str], list[tuple[int, float]]]]:
@@ -133,7 +132,8 @@ class Evaluator:
         seconds = node.range.total_seconds()
         result = []
         for series in self.select(node.vector_selector):
-            points = [(ts, series.value(ts)) for ts in series.timestamps(t - seconds, t, self.now)]
+            stamps = series.timestamps(t - seconds, t, self.now)
+            points = list(zip(stamps, series.values(stamps), strict=True))
             if points:
                 result.append((series.labels, points))
         return result
@@ -170,6 +170,14 @@ class Evaluator:
             values = [_combine(op, [c.values[i] for c in members]) for i in range(len(self.times))]
             result.append(Column(dict(group_labels), values))
         return result
+
+
+def _as_range(stamps: list[int]) -> list[int] | range:
+    """Evenly spaced timestamps as a range, which Series.values reads much faster."""
+    if len(stamps) < 2 or stamps[1] <= stamps[0]:
+        return stamps
+    spaced = range(stamps[0], stamps[-1] + 1, stamps[1] - stamps[0])
+    return spaced if len(spaced) == len(stamps) and list(spaced) == stamps else stamps
 
 
 class _NameMatcher:
@@ -248,11 +256,13 @@ def _over_time(series: Series, name: str, window: float, times: list[float], now
     stamps = series.timestamps(times[0] - window, times[-1], now)
     if not stamps:
         return [None] * len(times)
-    values = [series.value(ts) for ts in stamps]
-    sums, resets = [0.0], [0.0]
-    for i, v in enumerate(values):
-        sums.append(sums[-1] + v)
-        resets.append(resets[-1] + (values[i - 1] if i and v < values[i - 1] else 0.0))
+    values = series.values(stamps)
+    if name == "sum_over_time":
+        sums = list(itertools.accumulate(values, initial=0.0))
+    else:
+        # A fall between two points is a counter reset: increase() adds back the value before it.
+        drops = [prev if cur < prev else 0.0 for prev, cur in itertools.pairwise(values)]
+        resets = [0.0, *itertools.accumulate(drops, initial=0.0)]
     start, step, count = stamps.start, stamps.step, len(values)
     out: list[float | None] = []
     for t in times:

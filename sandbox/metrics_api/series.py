@@ -59,6 +59,33 @@ def _mix(x: int) -> int:
     return x ^ (x >> 31)
 
 
+# Every granularity is a multiple of five minutes, so a point is "tick" n = ts // 300. The rhythm
+# (daily, plus a little weekly) and the noise are tables indexed by tick; each series reads the noise
+# table from its own offset (its seed). Table look-ups keep a month of points cheap in pure Python.
+TICK = 300
+_WEEK_TICKS = 7 * 86400 // TICK
+RHYTHM = tuple(
+    1
+    + 0.45 * math.sin(2 * math.pi * (n * TICK / 86400 - 0.4))
+    + 0.1 * math.sin(2 * math.pi * n / _WEEK_TICKS)
+    for n in range(_WEEK_TICKS)
+)
+_NOISE_SIZE = 1 << 16
+NOISE = tuple(0.85 + 0.3 * (_mix(i) / _MASK) for i in range(_NOISE_SIZE))
+
+
+def _cycle(table: tuple[float, ...], start: int, stride: int, count: int) -> list[float]:
+    """``table[(start + i * stride) % len(table)]`` for i < count, by slicing (a run of points costs
+    a copy, not an index computation per point)."""
+    out: list[float] = []
+    index = start % len(table)
+    while len(out) < count:
+        chunk = table[index::stride][: count - len(out)]
+        out.extend(chunk)
+        index = (index + len(chunk) * stride) % len(table)
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Series:
     labels: dict[str, str]
@@ -75,26 +102,28 @@ class Series:
     def visible(self, now: float) -> bool:
         return self.first <= self.last(now)
 
+    def values(self, stamps: Iterable[int]) -> list[float]:
+        """The values at these (window-end) timestamps; the same arguments always give the same values."""
+        scale = self.per_hour * self.step / 3600
+        if isinstance(stamps, range):
+            if not stamps:
+                return []
+            first, stride = stamps.start // TICK, max(stamps.step // TICK, 1)
+            rhythm = _cycle(RHYTHM, first, stride, len(stamps))
+            noise = _cycle(NOISE, first + self.seed, stride, len(stamps))
+            return [float(round(scale * r * q)) for r, q in zip(rhythm, noise, strict=True)]
+        ticks = [ts // TICK for ts in stamps]
+        offset, week, mask = self.seed, _WEEK_TICKS, _NOISE_SIZE - 1
+        return [float(round(scale * RHYTHM[n % week] * NOISE[(offset + n) & mask])) for n in ticks]
+
     def value(self, ts: int) -> float:
-        hash_ = _mix(self.seed ^ ts)
-        noise = 0.85 + 0.3 * (hash_ / _MASK)
-        day = ts / 86400
-        rhythm = 1 + 0.45 * math.sin(2 * math.pi * (day - 0.4)) + 0.1 * math.sin(2 * math.pi * day / 7)
-        return float(round(self.per_hour * self.step / 3600 * rhythm * noise))
+        return self.values((ts,))[0]
 
     def timestamps(self, low: float, high: float, now: float) -> range:
         """Timestamps of readable points in (low, high]."""
         start = max(self.first, math.floor(low / self.step) * self.step + self.step)
         stop = min(self.last(now), math.floor(high / self.step) * self.step)
         return range(start, stop + 1, self.step) if start <= stop else range(0)
-
-    def at(self, t: float, now: float) -> float | None:
-        """The point an instant selector sees at ``t``: the newest one at or before ``t``, no older
-        than the granularity (Prometheus's 5-minute lookback, widened because points are sparse)."""
-        ts = math.floor(t / self.step) * self.step
-        if ts < self.first or ts > self.last(now):
-            return None
-        return self.value(ts)
 
 
 def _seed(app_id: str, name: str, labels: Iterable[tuple[str, str]]) -> int:
