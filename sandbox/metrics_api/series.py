@@ -22,6 +22,7 @@ from sandbox.models import CustomMetric
 GRANULARITY_SECONDS = {"five_minute": 300, "hourly": 3600, "daily": 86400}
 # How long after a window closes its point can be read (Embrace's documented figures).
 AVAILABILITY_DELAY = {"five_minute": 5 * 60, "hourly": 15 * 60, "daily": 14 * 3600}
+METRICS_API_DESTINATION = "metrics_api"
 PROPERTY_PREFIXES = ("session_property", "log_property", "root_span_attribute")
 
 # A small fixed set of values per group-by key, so every combination is a series.
@@ -162,6 +163,8 @@ def for_metric(metric: CustomMetric) -> Iterator[Series]:
 
 
 def for_organization(organization_id: int, now: float) -> list[Series]:
-    """Every series of the organization's custom metrics that has a readable point at ``now``."""
+    """Every series of the organization's custom metrics sent to the Metrics API (the ``metrics_api``
+    data destination) that has a readable point at ``now``."""
     metrics = CustomMetric.objects.filter(app__organization_id=organization_id).select_related("app")
-    return [s for metric in metrics for s in for_metric(metric) if s.visible(now)]
+    chosen = (m for m in metrics if METRICS_API_DESTINATION in m.data_destination)
+    return [s for metric in chosen for s in for_metric(metric) if s.visible(now)]

@@ -248,6 +248,20 @@ def test_data_begins_when_the_metric_was_created_and_names_appear_with_data(api,
     assert sorted(next(iter(points.values()))) == [T - i * HOUR for i in range(4, -1, -1)]
 
 
+def test_only_metrics_sent_to_the_metrics_api_have_series(api, metrics_api):
+    """A custom metric whose data destinations leave out metrics_api (say, Datadog only) never appears."""
+    body = {
+        "name": "datadog_only",
+        "metric": "sessions_total",
+        "time_granularity": ["hourly"],
+        "data_destination": ["datadog"],
+    }
+    assert api.post(body).status_code == 200
+    CustomMetric.objects.filter(name="datadog_only").update(created_at=timezone.now() - timedelta(days=3))
+    assert "hourly_datadog_only" not in metrics_api.data("label/__name__/values")
+    assert metrics_api.data("query", {"query": "hourly_datadog_only", "time": T})["result"] == []
+
+
 @pytest.mark.parametrize(
     ("name", "step", "delay"),
     [
