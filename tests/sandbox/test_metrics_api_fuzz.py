@@ -97,3 +97,20 @@ def test_range_queries_always_answer_a_prometheus_envelope(metrics_api, query, s
 def test_instant_queries_always_answer_a_prometheus_envelope(metrics_api, query, at):
     """Any instant query: 200 with a vector or matrix, or a Prometheus error envelope; never 5xx."""
     _assert_envelope(metrics_api.get("query", {"query": query, "time": at}))
+
+
+@FUZZ
+@given(
+    endpoint=st.sampled_from(["labels", "label/__name__/values", "label/app_id/values", "label/9bad/values"]),
+    match=st.lists(queries, max_size=2),
+)
+def test_label_endpoints_always_answer_a_prometheus_envelope(metrics_api, endpoint, match):
+    """labels and label/<name>/values with any match[]: a sorted list of strings, or bad_data; never 5xx."""
+    response = metrics_api.get(endpoint, {"match[]": match})
+    assert response.status_code in (200, 400), response.text
+    body = response.json()
+    if response.status_code == 200:
+        assert body["status"] == "success" and body["data"] == sorted(body["data"])
+        assert all(isinstance(name, str) for name in body["data"])
+    else:
+        assert body["status"] == "error" and body["errorType"] == "bad_data" and body["error"]
