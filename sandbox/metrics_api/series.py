@@ -117,9 +117,6 @@ class Series:
         offset, week, mask = self.seed, _WEEK_TICKS, _NOISE_SIZE - 1
         return [float(round(scale * RHYTHM[n % week] * NOISE[(offset + n) & mask])) for n in ticks]
 
-    def value(self, ts: int) -> float:
-        return self.values((ts,))[0]
-
     def timestamps(self, low: float, high: float, now: float) -> range:
         """Timestamps of readable points in (low, high]."""
         start = max(self.first, math.floor(low / self.step) * self.step + self.step)
