@@ -39,10 +39,9 @@ def _invalid(name: str, message: str) -> PromError:
 
 def timestamp(request: HttpRequest, name: str, default: float | None = None) -> float:
     """Unix seconds (a float) or RFC 3339, as Prometheus accepts them."""
-    raw = value(request, name)
-    if raw is None and default is not None:
+    raw = value(request, name) or ""
+    if not raw and default is not None:
         return default
-    raw = raw or ""
     try:
         parsed = float(raw)
     except ValueError:

@@ -66,6 +66,15 @@ def test_instant_query_answers_a_vector_and_a_range_selector_a_matrix_of_raw_poi
         assert {ts: float(v) for ts, v in item["values"]} == by_version[frozenset(item["metric"].items())]
 
 
+def test_an_instant_query_without_a_time_answers_for_now(metrics_api):
+    """time is optional (empty counts as absent, as in Prometheus): the answer is stamped with now."""
+    for params in ({"query": CRASHES}, {"query": CRASHES, "time": ""}):
+        before = time.time()
+        vector = metrics_api.data("query", params)
+        assert len(vector["result"]) == 9
+        assert all(before - 1 <= item["value"][0] <= time.time() + 1 for item in vector["result"])
+
+
 def test_post_form_queries_answer_like_get(metrics_api):
     """Prometheus clients may POST the parameters form-encoded; the answer is the same as a GET's."""
     params = {"query": f"sum({CRASHES})", "start": T - HOUR, "end": T, "step": "1h"}
