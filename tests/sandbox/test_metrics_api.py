@@ -420,3 +420,15 @@ def test_seed_summary_prints_a_metrics_api_curl_that_works(metrics_api):
     )
     path = url.split("/metrics", 1)[1]
     assert "hourly_sessions_total_v1" in metrics_api.data(path.removeprefix("/api/v1/"))
+
+
+def test_the_console_serves_the_metrics_api_beside_its_own_prometheus_metrics(metrics_api, settings):
+    """In the console's own URLconf the Metrics API answers at /metrics/api/v1/ (anonymous: its own 401
+    envelope, no sign-in page, no cookie), while /metrics stays the console's Prometheus exposition."""
+    settings.ROOT_URLCONF = "dashboard.urls"
+    anonymous = requests.get(f"{metrics_api.base}/api/v1/labels", allow_redirects=False, timeout=10)
+    assert error(anonymous, 401, "unauthorized") and "sessionid" not in anonymous.cookies
+    assert not anonymous.headers.get("Set-Cookie")
+    assert "hourly_sessions_total_v1" in metrics_api.data("label/__name__/values")
+    console = requests.get(metrics_api.base, allow_redirects=False, timeout=10)
+    assert "status" not in console.text[:40]
