@@ -11,10 +11,10 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-import re
 from dataclasses import dataclass
 
 import promql_parser as pp
+import re2
 
 from sandbox.metrics_api.envelope import BAD_DATA, EXECUTION, PromError
 from sandbox.metrics_api.series import Series
@@ -53,11 +53,12 @@ def parse(text: str) -> pp.Expr:
 
 
 @functools.lru_cache(maxsize=256)
-def _regex(pattern: str) -> re.Pattern:
+def _regex(pattern: str):
+    # RE2, as Prometheus (Go) uses: linear time, so no query can make a worker backtrack for ever.
+    # Prometheus anchors label regexes and lets . match a newline; fullmatch and (?s:) do the same.
     try:
-        # Prometheus anchors label regexes and lets . match a newline.
-        return re.compile(pattern, re.DOTALL)
-    except (re.error, RecursionError, OverflowError):
+        return re2.compile(f"(?s:{pattern})")
+    except Exception:
         raise query_error(f"illegal regex {pattern!r}") from None
 
 

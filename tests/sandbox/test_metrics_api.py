@@ -113,6 +113,18 @@ def test_name_matchers_select_metrics_by_name(metrics_api):
     assert series(metrics_api, f'{{__name__="{CRASHES}"}}') == series(metrics_api, CRASHES)
 
 
+def test_a_backtracking_regex_is_answered_like_any_other(api, metrics_api):
+    """Label regexes run in linear time (RE2, as in Prometheus): a pattern that makes a backtracking
+    engine try every split of a long name still gets its (empty) answer instead of hanging a worker."""
+    body = {"name": "x" * 40, "metric": "sessions_total", "data_destination": ["metrics_api"]}
+    assert api.post(body).status_code == 200
+    CustomMetric.objects.filter(name="x" * 40).update(created_at=timezone.now() - timedelta(days=3))
+    data = metrics_api.data("query", {"query": '{__name__=~"hourly_(x+x+)+y"}', "time": T})
+    assert data["result"] == []
+    found = metrics_api.data("query", {"query": '{__name__=~"hourly_(x+x+)+"}', "time": T})
+    assert [item["metric"]["__name__"] for item in found["result"]] == ["hourly_" + "x" * 40]
+
+
 def _aggregate(op: str, values: list[float]) -> float:
     return {
         "sum": sum,
