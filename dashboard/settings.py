@@ -253,6 +253,7 @@ SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default="http://127.0.0.1:8000/cu
 if PRODUCTION and SANDBOX_ENABLED:
     # The console calls its own sandbox over loopback HTTP; a redirect to HTTPS would break that.
     SECURE_REDIRECT_EXEMPT.append(r"^custom-metrics/")
+    SECURE_REDIRECT_EXEMPT.append(r"^metrics/api/")  # the sandbox's Metrics API, likewise
 UPSTREAM_CONNECT_TIMEOUT = env.float("UPSTREAM_CONNECT_TIMEOUT", default=3.05)
 UPSTREAM_READ_TIMEOUT = env.float("UPSTREAM_READ_TIMEOUT", default=10.0)
 UPSTREAM_READ_RETRIES = env.int("UPSTREAM_READ_RETRIES", default=2)
@@ -403,7 +404,7 @@ BREAKGLASS_ENABLED = env.bool("BREAKGLASS_ENABLED", default=False)
 BREAKGLASS_LINK_SECONDS = env.int("BREAKGLASS_LINK_SECONDS", default=15 * 60)
 
 # Probes and the sandbox API never take part in sign-in logic ("/" at the end: a prefix).
-SIGN_IN_EXEMPT_PATHS = ["/healthz", "/readyz", "/metrics", "/custom-metrics/"]
+SIGN_IN_EXEMPT_PATHS = ["/healthz", "/readyz", "/metrics", "/custom-metrics/", "/metrics/api/"]
 
 AUTHENTICATION_BACKENDS = [
     *(["metrics_ui.sso.OIDCBackend"] if OIDC_ENABLED else []),

@@ -9,6 +9,7 @@ urlpatterns = [
 
 if settings.SANDBOX_ENABLED:
     urlpatterns.append(path("custom-metrics/", include("sandbox.urls")))
+    urlpatterns.append(path("metrics/", include("sandbox.metrics_api.urls")))
 
 # Our own faults: a page with the request's reference id and no details (metrics_ui/views/errors.py).
 handler500 = "metrics_ui.views.errors.server_error"

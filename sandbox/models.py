@@ -62,6 +62,13 @@ class TokenQuerySet(models.QuerySet):
         return self.filter(revoked_at__isnull=True)
 
 
+class TokenKind(models.TextChoices):
+    """Embrace's two kinds of token: neither opens the other's API."""
+
+    CUSTOM_METRICS = "custom_metrics", "Custom Metrics API"
+    METRICS_API = "metrics_api", "Metrics API"
+
+
 class Token(models.Model):
     """A sandbox API token. Only its digest is stored; the token itself is shown once, at minting."""
 
@@ -72,6 +79,7 @@ class Token(models.Model):
     last4 = models.CharField(max_length=4)
     created_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    kind = models.CharField(max_length=20, choices=TokenKind.choices, default=TokenKind.CUSTOM_METRICS)
 
     objects = TokenQuerySet.as_manager()
 
@@ -82,20 +90,32 @@ class Token(models.Model):
         return f"{self.prefix}…{self.last4}"
 
     @classmethod
-    def mint(cls, organization: Organization, label: str = "", raw: str | None = None) -> tuple[Token, str]:
+    def mint(
+        cls,
+        organization: Organization,
+        label: str = "",
+        raw: str | None = None,
+        kind: str = TokenKind.CUSTOM_METRICS,
+    ) -> tuple[Token, str]:
         """Create a token; returns it with its raw value, which is not stored anywhere."""
         raw = raw or secrets.token_hex(16)
         token = cls.objects.create(
-            organization=organization, label=label, digest=token_digest(raw), prefix=raw[:4], last4=raw[-4:]
+            organization=organization,
+            label=label,
+            digest=token_digest(raw),
+            prefix=raw[:4],
+            last4=raw[-4:],
+            kind=kind,
         )
         return token, raw
 
     @classmethod
-    def authenticate(cls, raw: str) -> Token | None:
-        """The active token with this value, or None."""
+    def authenticate(cls, raw: str, kind: str = TokenKind.CUSTOM_METRICS) -> Token | None:
+        """The active token of this kind with this value, or None."""
         if not raw:
             return None
-        return cls.objects.active().select_related("organization").filter(digest=token_digest(raw)).first()
+        tokens = cls.objects.active().select_related("organization")
+        return tokens.filter(digest=token_digest(raw), kind=kind).first()
 
     @property
     def is_active(self) -> bool:

@@ -22,7 +22,8 @@ PUBLIC = {
     "readyz",
     "metrics",  # Prometheus: closed by its own bearer token / network allowlist
 }
-PUBLIC_PREFIXES = ("custom-metrics/",)  # the sandbox API: its own bearer-token auth, like Embrace
+# The sandbox's two APIs (Custom Metrics, and the Metrics API): their own bearer tokens, like Embrace.
+PUBLIC_PREFIXES = ("custom-metrics/", "metrics/")
 
 # Every protected route is in exactly one of these, so a new route must be classified (and tested).
 VIEWER_AND_UP = {"home", "token_list", "token_replace", "token_delete", "metric_list", "metric_detail"}

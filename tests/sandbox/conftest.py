@@ -50,3 +50,33 @@ class Api:
 def api(live_server, seed) -> Api:
     with requests.Session() as http:
         yield Api(f"{live_server.url}/custom-metrics", seed["token"], seed["apps"], seed["other_app"], http)
+
+
+@dataclass
+class MetricsApi:
+    """The live sandbox's Metrics API as a Prometheus client sees it, with the demo Metrics API token."""
+
+    base: str
+    token: str
+    http: requests.Session
+
+    def auth(self, token: str | None = None) -> dict:
+        return {"Authorization": f"Bearer {token or self.token}"}
+
+    def get(self, endpoint: str, params: dict | None = None, **kwargs) -> requests.Response:
+        kwargs.setdefault("headers", self.auth())
+        return self.http.get(f"{self.base}/api/v1/{endpoint}", params=params, timeout=10, **kwargs)
+
+    def data(self, endpoint: str, params: dict | None = None) -> object:
+        """The ``data`` of a successful answer (the test fails with the error otherwise)."""
+        response = self.get(endpoint, params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["status"] == "success"
+        return body["data"]
+
+
+@pytest.fixture
+def metrics_api(live_server, seed) -> MetricsApi:
+    with requests.Session() as http:
+        yield MetricsApi(f"{live_server.url}/metrics", seed["metrics_api_token"], http)

@@ -11,7 +11,7 @@ import requests
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from sandbox.models import App, CustomMetric, Organization, Token
+from sandbox.models import App, CustomMetric, Organization, Token, TokenKind
 
 
 def run(*args) -> str:
@@ -33,10 +33,12 @@ def state() -> dict:
 
 @pytest.mark.django_db
 def test_seed_json_prints_token_apps_and_the_other_app_last():
-    """--json ends with one line {"token", "apps": ["appID1","appID2"], "other_app"}."""
+    """--json ends with one line {"token", "apps": ["appID1","appID2"], "other_app", "metrics_api_token"}."""
     printed = json.loads(run("sandbox_seed", "--json").strip().splitlines()[-1])
-    assert set(printed) == {"token", "apps", "other_app"}
+    assert set(printed) == {"token", "apps", "other_app", "metrics_api_token"}
     assert re.fullmatch(r"[0-9a-f]{32}", printed["token"])
+    assert re.fullmatch(r"[0-9a-f]{32}", printed["metrics_api_token"])
+    assert printed["metrics_api_token"] != printed["token"]
     assert printed["apps"] == ["appID1", "appID2"]
     other = App.objects.get(app_id=printed["other_app"])
     assert other.organization != App.objects.get(app_id="appID1").organization
@@ -58,22 +60,22 @@ def test_seed_is_idempotent():
 def test_seed_restores_a_deleted_example_and_a_revoked_demo_token():
     """The seed puts the demo state back: a deleted example returns, a revoked demo token works again."""
     run("sandbox_seed", "--json")
-    token = Token.objects.get()
     CustomMetric.objects.filter(name="sessions_total_v1").delete()
-    token.revoke()
+    for token in Token.objects.all():
+        token.revoke()
     run("sandbox_seed", "--json")
     assert CustomMetric.objects.filter(app__app_id="appID1", name="sessions_total_v1").exists()
-    assert Token.objects.get().is_active
+    assert [t.is_active for t in Token.objects.all()] == [True, True]
 
 
 @pytest.mark.django_db
 def test_seed_stores_only_a_digest_of_the_token():
     """The database holds the token's SHA-256 digest and its first/last 4 characters, never the token."""
     printed = json.loads(run("sandbox_seed", "--json").strip().splitlines()[-1])
-    token = Token.objects.get()
+    token = Token.objects.get(kind=TokenKind.CUSTOM_METRICS)
     assert token.digest == hashlib.sha256(printed["token"].encode()).hexdigest()
-    stored = [str(v) for v in Token.objects.values_list().get()]
-    assert printed["token"] not in stored
+    stored = [str(v) for row in Token.objects.values_list() for v in row]
+    assert printed["token"] not in stored and printed["metrics_api_token"] not in stored
     assert str(token) == f"{printed['token'][:4]}…{printed['token'][-4:]}"
 
 

@@ -3,4 +3,7 @@ of the console's views (a broken console view must not hide a sandbox regression
 
 from django.urls import include, path
 
-urlpatterns = [path("custom-metrics/", include("sandbox.urls"))]
+urlpatterns = [
+    path("custom-metrics/", include("sandbox.urls")),
+    path("metrics/", include("sandbox.metrics_api.urls")),
+]

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from sandbox import validation
-from sandbox.models import App, CustomMetric, Organization, Token, token_digest
+from sandbox.models import App, CustomMetric, Organization, Token, TokenKind, token_digest
 
 # The token from Embrace's own documentation examples, so the documented curl commands work as
 # pasted against the sandbox. Public on purpose: it only opens the sandbox's demo organization.
 DEMO_TOKEN = "1b6be81cd01c4b08833295efadccafdc"
+# The demo organization's Metrics API token (a separate kind, as in Embrace). Public on purpose too.
+DEMO_METRICS_API_TOKEN = "4d657472696373415049746f6b656e31"
+# The example metrics are back-dated so the Metrics API has a month of history to chart.
+HISTORY = timedelta(days=30)
 DEMO_ORGANIZATION = "Demo organization"
 DEMO_APPS = ("appID1", "appID2")
 OTHER_ORGANIZATION = "Other organization"
@@ -112,20 +118,32 @@ def seed() -> dict:
         for app_id, organization in [*((a, demo) for a in DEMO_APPS), (OTHER_APP, other)]:
             app, _ = App.objects.update_or_create(app_id=app_id, defaults={"organization": organization})
             apps[app_id] = app
-        token = Token.objects.filter(digest=token_digest(DEMO_TOKEN)).first()
-        if token is None:
-            Token.mint(demo, label="demo (sandbox_seed)", raw=DEMO_TOKEN)
-        elif token.revoked_at is not None or token.organization_id != demo.pk:
-            # Seeding restores the documented demo state, including a revoked demo token.
-            token.revoked_at = None
-            token.organization = demo
-            token.save(update_fields=["revoked_at", "organization"])
+        _restore_token(demo, DEMO_TOKEN, TokenKind.CUSTOM_METRICS, "demo (sandbox_seed)")
+        _restore_token(demo, DEMO_METRICS_API_TOKEN, TokenKind.METRICS_API, "demo Metrics API (sandbox_seed)")
+        created_at = timezone.now() - HISTORY
         for example in EXAMPLE_METRICS:
             definition = validation.validate_create(example)
             CustomMetric.objects.get_or_create(
-                app=apps["appID1"], name=definition["name"], defaults=definition
+                app=apps["appID1"], name=definition["name"], defaults={**definition, "created_at": created_at}
             )
-    return {"token": DEMO_TOKEN, "apps": list(DEMO_APPS), "other_app": OTHER_APP}
+    return {
+        "token": DEMO_TOKEN,
+        "apps": list(DEMO_APPS),
+        "other_app": OTHER_APP,
+        "metrics_api_token": DEMO_METRICS_API_TOKEN,
+    }
+
+
+def _restore_token(organization: Organization, raw: str, kind: str, label: str) -> None:
+    token = Token.objects.filter(digest=token_digest(raw)).first()
+    if token is None:
+        Token.mint(organization, label=label, raw=raw, kind=kind)
+    elif token.revoked_at is not None or token.organization_id != organization.pk or token.kind != kind:
+        # Seeding restores the documented demo state, including a revoked demo token.
+        token.revoked_at = None
+        token.organization = organization
+        token.kind = kind
+        token.save(update_fields=["revoked_at", "organization", "kind"])
 
 
 class Command(BaseCommand):
@@ -133,7 +151,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
-            "--json", action="store_true", help="End with one JSON line: token, apps, other_app."
+            "--json",
+            action="store_true",
+            help="End with one JSON line: token, apps, other_app, metrics_api_token.",
         )
 
     def handle(self, *args, **options) -> None:
@@ -143,10 +163,12 @@ class Command(BaseCommand):
             return
         count = CustomMetric.objects.filter(app__app_id="appID1").count()
         sandbox_url = settings.SANDBOX_BASE_URL.rstrip("/")
+        metrics_url = sandbox_url.removesuffix("/custom-metrics") + "/metrics"
         self.stdout.write(
             f"""Sandbox ready at {sandbox_url}/
 
   Token:      {DEMO_TOKEN}  (demo organization; manages {", ".join(DEMO_APPS)})
+  Metrics API token: {DEMO_METRICS_API_TOKEN}  (reads the demo apps' series at /metrics)
   Apps:       {", ".join(DEMO_APPS)}  (appID1 has {count} custom metrics)
   Other app:  {OTHER_APP}  (belongs to another organization: the demo token gets 403)
 
@@ -154,6 +176,9 @@ Try it:
 
   curl -H 'Authorization: Bearer {DEMO_TOKEN}' \\
     {sandbox_url}/api/v1/app/appID1/custom-metrics
+
+  curl -H 'Authorization: Bearer {DEMO_METRICS_API_TOKEN}' \\
+    {metrics_url}/api/v1/label/__name__/values
 
 Mint, list or revoke tokens and add apps: python manage.py sandbox_token --help
 """

@@ -1,6 +1,7 @@
 """``manage.py sandbox_token``: sandbox tokens, organizations and apps, for an operator.
 
 sandbox_token mint --org "Acme" [--label "ci"]   # prints the new token once
+sandbox_token mint --org "Acme" --kind metrics-api  # a Metrics API token instead
 sandbox_token list [--org "Acme"]                # id, organization, label, prefix…last4, state
 sandbox_token revoke <id>                        # or: revoke --token <token>
 sandbox_token add-org "Acme"
@@ -12,7 +13,10 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from sandbox.models import APP_ID_RE, App, Organization, Token, token_digest
+from sandbox.models import APP_ID_RE, App, Organization, Token, TokenKind, token_digest
+
+# --kind's spelling of each kind of token.
+KINDS = {"custom-metrics": TokenKind.CUSTOM_METRICS, "metrics-api": TokenKind.METRICS_API}
 
 
 class Command(BaseCommand):
@@ -23,6 +27,12 @@ class Command(BaseCommand):
         mint = sub.add_parser("mint", help="Mint a token for an organization and print it once.")
         mint.add_argument("--org", required=True, help="Organization name (created if missing).")
         mint.add_argument("--label", default="", help="A note saying who or what uses the token.")
+        mint.add_argument(
+            "--kind",
+            choices=sorted(KINDS),
+            default="custom-metrics",
+            help="custom-metrics (the default) opens the Custom Metrics API; metrics-api the Metrics API.",
+        )
         listing = sub.add_parser("list", help="List tokens (never their values).")
         listing.add_argument("--org", help="Only this organization's tokens.")
         revoke = sub.add_parser("revoke", help="Revoke a token by id (from list) or by value.")
@@ -51,9 +61,10 @@ class Command(BaseCommand):
 
     def _mint(self, options: dict) -> None:
         organization = self._organization(options["org"])
-        token, raw = Token.mint(organization, label=options["label"])
+        token, raw = Token.mint(organization, label=options["label"], kind=KINDS[options["kind"]])
         self.stdout.write(
-            f"Token {token.pk} for {organization.name!r}. Copy it now; it is not shown again:\n{raw}"
+            f"{token.get_kind_display()} token {token.pk} for {organization.name!r}. "
+            f"Copy it now; it is not shown again:\n{raw}"
         )
 
     def _list(self, options: dict) -> None:
@@ -66,7 +77,7 @@ class Command(BaseCommand):
             state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
             self.stdout.write(
                 f"{token.pk:>4}  {token.organization.name:<24}  {token.prefix}…{token.last4}  "
-                f"{state:<24}  {token.label}"
+                f"{token.get_kind_display():<18}  {state:<24}  {token.label}"
             )
 
     def _revoke(self, options: dict) -> None:
