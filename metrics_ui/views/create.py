@@ -11,7 +11,17 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, reswap
 
-from metrics_ui import access, audit, catalog, create_guard, filter_tree, metric_form, ratelimit, upstream
+from metrics_ui import (
+    access,
+    audit,
+    catalog,
+    create_guard,
+    filter_tree,
+    metric_form,
+    outcome_words,
+    ratelimit,
+    upstream,
+)
 from metrics_ui.observability import current_request_id
 from metrics_ui.permissions import editor_required
 from metrics_ui.views import errors
@@ -160,6 +170,7 @@ def _page(
     }
     if outcome is not None:
         view.apply_outcome(outcome)
+        context["outcome_words"] = outcome_words.failed_create(outcome, app_id)
     context["partial_response"] = fragment
     context["json_open"] = "1" if request.POST.get("json_open") else ""
     if fragment and view.incremental:
