@@ -21,6 +21,7 @@ PUBLIC = {
     "healthz",  # probes for the orchestrator
     "readyz",
     "metrics",  # Prometheus: closed by its own bearer token / network allowlist
+    "favicon.ico",  # a redirect to the public icon; the sign-in page shows it too
 }
 PUBLIC_PREFIXES = ("custom-metrics/",)  # the sandbox API: its own bearer-token auth, like Embrace
 
