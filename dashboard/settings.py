@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",  # the form renderer (dashboard/form_renderer.py) finds its widget templates here
     "django_htmx",
     "mozilla_django_oidc",
     "metrics_ui",
@@ -117,6 +118,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# Forms render through the templates above, each field with templates/forms/field.html.
+FORM_RENDERER = "dashboard.form_renderer.ConsoleFormRenderer"
 
 WSGI_APPLICATION = "dashboard.wsgi.application"
 

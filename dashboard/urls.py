@@ -1,10 +1,25 @@
 from django.conf import settings
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
+
+
+class FaviconRedirect(RedirectView):
+    """Browsers ask for /favicon.ico whatever the page links; send them to the SVG icon.
+
+    The URL is looked up per request: in production it carries the manifest's hashed name."""
+
+    permanent = False
+
+    def get_redirect_url(self, *args, **kwargs) -> str:
+        return static("img/favicon.svg")
+
 
 urlpatterns = [
     path("", include("metrics_ui.urls")),
     # OpenID Connect sign-in: authenticate/, callback/, logout/ (see metrics_ui/sso.py).
     path("oidc/", include("mozilla_django_oidc.urls")),
+    path("favicon.ico", FaviconRedirect.as_view(), name="favicon"),
 ]
 
 if settings.SANDBOX_ENABLED:
@@ -14,7 +29,7 @@ if settings.SANDBOX_ENABLED:
 # Our own faults: a page with the request's reference id and no details (metrics_ui/views/errors.py).
 handler500 = "metrics_ui.views.errors.server_error"
 
-# Oversized or malformed requests: a page in plain words, 413 when too large (issue 7; errors.bad_request).
+# Oversized or malformed requests: a page in plain words, 413 when too large (errors.bad_request).
 handler400 = "metrics_ui.views.errors.bad_request"
 
 # Every access refusal enters the audit trail before the 403 page (metrics_ui/views/accounts.py).

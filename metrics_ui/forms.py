@@ -9,6 +9,7 @@ import re
 from django import forms
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_variables
 
 from metrics_ui import upstream
@@ -218,6 +219,9 @@ class DeleteConfirmForm(forms.Form):
     def __init__(self, *args, metric_name: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.metric_name = metric_name
+        self.fields["confirm_name"].label = format_html(
+            'Type <strong class="typed-name">{}</strong> to confirm', metric_name
+        )
 
     def clean_confirm_name(self) -> str:
         typed = self.cleaned_data["confirm_name"]

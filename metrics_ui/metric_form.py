@@ -378,7 +378,18 @@ class MetricForm(forms.Form):
         max_length=catalog.NAME_MAX_LENGTH + 50,
         required=False,
         help_text=NAME_RULE,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "spellcheck": "false",
+                # As the person types, the page says whether the name is free (a relative URL: this page).
+                "hx-get": "?check_name=1",
+                "hx-trigger": "input changed delay:400ms",
+                "hx-target": "#name-check",
+                "hx-swap": "outerHTML settle:0ms",
+                "hx-sync": "this:replace",
+            }
+        ),
     )
     metric = forms.ChoiceField(label="Base metric", error_messages={"required": "Choose what to count."})
     group_by = forms.MultipleChoiceField(
@@ -411,7 +422,7 @@ class MetricForm(forms.Form):
         self.fields["data_destination"].choices = [(d, catalog.DESTINATION_LABELS.get(d, d)) for d in dests]
         for prefix in self.property_group_bys:
             self.fields[f"group_by_key_{prefix}"] = forms.CharField(
-                label=f"{catalog.key_label(prefix).capitalize()} keys",
+                label=f"{catalog.key_label(prefix).capitalize()} keys (when “{prefix}” is ticked)",
                 required=False,
                 max_length=500,
                 help_text="One or more keys, separated by commas, e.g. city, plan.",

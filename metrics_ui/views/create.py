@@ -19,6 +19,7 @@ from metrics_ui import (
     echo,
     filter_tree,
     metric_form,
+    outcome_words,
     ratelimit,
     upstream,
     writes,
@@ -180,6 +181,7 @@ def _page(
     }
     if outcome is not None:
         view.apply_outcome(outcome)
+        context["outcome_words"] = outcome_words.failed_create(outcome, app_id)
     context["partial_response"] = fragment
     context["json_open"] = "1" if request.POST.get("json_open") else ""
     if fragment and view.incremental:

@@ -21,6 +21,7 @@ PUBLIC = {
     "healthz",  # probes for the orchestrator
     "readyz",
     "metrics",  # Prometheus: closed by its own bearer token / network allowlist
+    "favicon.ico",  # a redirect to the public icon; the sign-in page shows it too
 }
 # The sandbox's two APIs (Custom Metrics, and the Metrics API): their own bearer tokens, like Embrace.
 PUBLIC_PREFIXES = ("custom-metrics/", "metrics/")

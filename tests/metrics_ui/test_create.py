@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from metrics_ui import filter_tree, metric_form
 from sandbox.models import CustomMetric
+from tests.markup import has, value_of
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 URL = reverse("metric_create", args=["appID1"])
@@ -53,15 +54,15 @@ def with_tree(tree: filter_tree.Group, **extra) -> dict:
 def test_the_empty_form_explains_the_name_rule_and_prechecks_hourly_and_metrics_api(signed_in_client):
     html = signed_in_client.get(URL).content.decode()
     assert "Letters, digits and underscores" in html
-    assert 'name="time_granularity" value="hourly" checked' in html
-    assert 'name="time_granularity" value="daily">' in html
-    assert 'name="data_destination" value="metrics_api" checked' in html
+    assert has(html, "input", name="time_granularity", value="hourly", checked=True)
+    assert has(html, "input", name="time_granularity", value="daily", checked=False)
+    assert has(html, "input", name="data_destination", value="metrics_api", checked=True)
     assert "If you tick none, Embrace uses hourly" in html
     # Network request durations can't be counted every five minutes, so that box isn't offered.
     html = post(
         signed_in_client, base(metric="network_requests_successful_total"), "change_metric"
     ).content.decode()
-    assert 'value="five_minute"' not in html and 'value="hourly" checked' in html
+    assert 'value="five_minute"' not in html and has(html, "input", value="hourly", checked=True)
 
 
 def test_every_builder_action_gives_the_same_tree_with_and_without_htmx(signed_in_client):
@@ -187,18 +188,18 @@ def test_the_name_is_checked_as_it_is_typed(signed_in_client):
 
 def test_create_a_copy_prefills_the_form_from_the_metric(signed_in_client):
     html = signed_in_client.get(URL, {"copy_of": "crash_count_by_version"}).content.decode()
-    assert 'name="name" id="id_name" value="crash_count_by_version_copy"' in html
-    assert '<option value="crashes_total" selected>' in html
+    assert value_of(html, "name") == "crash_count_by_version_copy"
+    assert has(html, "option", value="crashes_total", selected=True)
     assert "OutOfMemory" in html  # the filter came along into the builder
-    assert 'name="replaces" value=""' in html
+    assert value_of(html, "replaces") == ""
 
 
 def test_replace_prefills_a_free_versioned_name_and_then_offers_to_delete_the_old_one(signed_in_client):
     html = signed_in_client.get(URL, {"replace": "sessions_total_v1"}).content.decode()
     # sessions_total_v1 is taken, so is the next version if it exists; the name is the next free one.
-    name = re.search(r'name="name" id="id_name" value="([^"]+)"', html).group(1)
+    name = value_of(html, "name")
     assert name == "sessions_total_v2"
-    assert 'name="replaces" value="sessions_total_v1"' in html
+    assert value_of(html, "replaces") == "sessions_total_v1"
     data = {**form_fields(html), "name": name, "metric": "sessions_total", "built_for": "sessions_total",
             "time_granularity": ["hourly"], "replaces": "sessions_total_v1"}  # fmt: skip
     done = post(signed_in_client, data, "create").content.decode()

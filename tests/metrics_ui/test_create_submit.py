@@ -13,6 +13,7 @@ from metrics_ui import filter_tree
 from metrics_ui.models import AuditRecord
 from sandbox.models import CustomMetric
 from tests.faults import Forward, Hang, Respond
+from tests.markup import has, value_of
 
 URL = reverse("metric_create", args=["appID1"])
 TREE = filter_tree.Group("and", (
@@ -45,10 +46,10 @@ def form(name: str = "sessions_by_version", **extra) -> dict:
 
 
 def assert_input_kept(html: str, name: str = "sessions_by_version") -> None:
-    assert f'name="name" id="id_name" value="{name}"' in html
-    assert 'name="group_by" value="app_version" checked' in html
-    assert 'name="time_granularity" value="daily" checked' in html
-    assert 'name="filter-0.1.1-value" value="13"' in html
+    assert value_of(html, "name") == name
+    assert has(html, "input", name="group_by", value="app_version", checked=True)
+    assert has(html, "input", name="time_granularity", value="daily", checked=True)
+    assert value_of(html, "filter-0.1.1-value") == "13"
     assert "app version is 1.2 and (OS version is 12 or OS version is 13)" in html
 
 
@@ -114,7 +115,7 @@ def test_a_server_error_offers_a_retry_with_a_reference_and_keeps_the_input(sign
     response = signed_in_client.post(URL, form())
     html = response.content.decode()
     assert response.status_code == 200
-    assert "quote the reference" in html and 'value="create" class="inline-retry">Try again' in html
+    assert "quote the reference" in html and has(html, "button", value="create", class_="inline-retry")
     assert_input_kept(html)
     assert fault_proxy.count("POST") == 1  # a create is never retried
 

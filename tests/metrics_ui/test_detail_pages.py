@@ -8,6 +8,7 @@ import re
 from django.urls import reverse
 
 from metrics_ui.models import User
+from tests.markup import has
 
 
 def detail(client, app_id: str, name: str):
@@ -16,7 +17,7 @@ def detail(client, app_id: str, name: str):
 
 def test_every_field_is_in_plain_words(signed_in_client):
     html = detail(signed_in_client, "appID1", "sessions_total_v1").content.decode()
-    assert '<h1 class="metric-name">sessions_total_v1</h1>' in html
+    assert has(html, "h1", class_="metric-name") and ">sessions_total_v1</h1>" in html
     assert "Session count" in html and "Number of sessions." in html  # display name and description
     assert "<code>sessions_total</code>" in html
     assert "No filters" in html
@@ -83,7 +84,7 @@ def test_editors_get_delete_and_copy_actions(signed_in_client):
     assert f"{reverse('metric_create', args=['appID1'])}?copy_of=sessions_total_v1" in html
     assert f"{reverse('metric_create', args=['appID1'])}?replace=sessions_total_v1" in html
     assert reverse("metric_copy", args=["appID1", "sessions_total_v1"]) in html
-    assert '<div id="delete-dialog"></div>' in html
+    assert has(html, "div", id="delete-dialog")
 
 
 def test_viewers_read_everything_but_get_no_change_actions(client, make_user):

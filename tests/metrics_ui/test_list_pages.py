@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from metrics_ui.models import ApiToken, User
 from sandbox.models import App, CustomMetric
+from tests.markup import has
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "metric-table"}
 
@@ -154,8 +155,8 @@ def test_the_url_carries_search_sort_and_page_in_every_link(signed_in_client):
     html = signed_in_client.get(
         reverse("metric_list", args=["appID2"]), {"q": "bulk", "sort": "-name"}
     ).content.decode()
-    assert 'href="/apps/appID2/?q=bulk&amp;sort=-name&amp;page=2"' in html
-    assert 'value="-name" form="metric-search"' in html  # the next search keeps this sort
+    assert has(html, "a", href="/apps/appID2/?q=bulk&sort=-name&page=2")
+    assert has(html, "input", value="-name", form="metric-search")  # the next search keeps this sort
 
 
 def test_an_empty_app_points_editors_to_creation(signed_in_client):

@@ -33,6 +33,7 @@ from metrics_ui import catalog, filter_tree
 from metrics_ui.models import ApiToken
 from sandbox.models import CustomMetric
 from tests.faults import Forward, Hang, Reset, Respond, big_json, html
+from tests.markup import has, value_of
 from tests.metrics_ui.test_create import tree_of
 from tests.ops.support import production_env, settings_in
 
@@ -167,13 +168,13 @@ def shown(text: str, page: str) -> bool:
 
 
 def assert_create_input_kept(html_text: str) -> None:
-    assert f'name="name" id="id_name" value="{NAME}"' in html_text
-    assert '<option value="sessions_total" selected>' in html_text
+    assert value_of(html_text, "name") == NAME
+    assert has(html_text, "option", value="sessions_total", selected=True)
     for name, values in create_form().items():
         if name not in ("group_by", "time_granularity", "data_destination"):
             continue
         for value in values:
-            assert f'name="{name}" value="{value}" checked' in html_text, (name, value)
+            assert has(html_text, "input", name=name, value=value, checked=True), (name, value)
     assert tree_of(html_text) == TREE  # every filter field: connectors, keys, operators, values
 
 
@@ -251,14 +252,14 @@ def test_each_fault_gets_a_plain_message_a_reference_a_retry_and_keeps_the_input
     assert reference in page, "the reference id is not shown"
     if view in ("list", "detail"):
         retry = reverse("metric_list", args=[APP]) if view == "list" else f"/apps/{APP}/metrics/{NAME}/"
-        assert f'href="{retry}" class="retry-link">Try again</a>' in page
+        assert has(page, "a", href=retry, class_="retry-link") and "Try again</a>" in page
     elif view == "create":
         assert_create_input_kept(page)
         assert re.search(r'<button type="submit" name="action" value="create"[^>]*>Try again</button>', page)
     elif view == "delete":
         # Only when the delete surely never happened does the page say nothing was deleted.
         assert ("Nothing was deleted" in page) is not fault.may_have_reached
-        assert f'name="confirm_name" id="id_confirm_name" value="{NAME}"' in page
+        assert value_of(page, "confirm_name") == NAME
         assert ">Delete this metric</button>" in page
     else:
         assert "Nothing was saved" in page
