@@ -16,7 +16,9 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.defaults import permission_denied
 from django_htmx.http import HttpResponseClientRedirect
 
-from metrics_ui import audit, breakglass, sso
+from metrics_ui.accounts import breakglass
+from metrics_ui.accounts import oidc as sso
+from metrics_ui.audit import trail as audit
 
 
 def login(request: HttpRequest) -> HttpResponse:
