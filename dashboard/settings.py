@@ -82,9 +82,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "metrics_ui.observability.RequestIdMiddleware",
+    "metrics_ui.ops.observability.RequestIdMiddleware",
     # Outermost after the request id, so its one line per request sees every response, static included.
-    "metrics_ui.observability.AccessLogMiddleware",
+    "metrics_ui.ops.observability.AccessLogMiddleware",
     "metrics_ui.page_deadline.PageDeadlineMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -309,8 +309,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "request_id": {"()": "metrics_ui.observability.RequestIdFilter"},
-        "redact": {"()": "metrics_ui.observability.RedactSecretsFilter"},
+        "request_id": {"()": "metrics_ui.ops.observability.RequestIdFilter"},
+        "redact": {"()": "metrics_ui.ops.observability.RedactSecretsFilter"},
     },
     "formatters": {
         "json": {
@@ -367,9 +367,9 @@ OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=5.0)  # mozilla-django-oidc's o
 OIDC_USE_PKCE = env.bool("OIDC_USE_PKCE", default=True)
 OIDC_TOKEN_USE_BASIC_AUTH = env.bool("OIDC_TOKEN_USE_BASIC_AUTH", default=False)  # else client_secret_post
 OIDC_STORE_ID_TOKEN = True  # the id_token_hint for RP-initiated logout
-OIDC_AUTHENTICATE_CLASS = "metrics_ui.sso.AuthenticationRequestView"
-OIDC_CALLBACK_CLASS = "metrics_ui.sso.CallbackView"
-OIDC_OP_LOGOUT_URL_METHOD = "metrics_ui.sso.provider_logout_url"
+OIDC_AUTHENTICATE_CLASS = "metrics_ui.accounts.oidc.AuthenticationRequestView"
+OIDC_CALLBACK_CLASS = "metrics_ui.accounts.oidc.CallbackView"
+OIDC_OP_LOGOUT_URL_METHOD = "metrics_ui.accounts.oidc.provider_logout_url"
 OIDC_EXEMPT_URLS = ["login", "logout", "no_access"]
 if OIDC_ENABLED:
     if not OIDC_RP_CLIENT_ID:
@@ -411,8 +411,8 @@ BREAKGLASS_LINK_SECONDS = env.int("BREAKGLASS_LINK_SECONDS", default=15 * 60)
 SIGN_IN_EXEMPT_PATHS = ["/healthz", "/readyz", "/metrics", "/custom-metrics/", "/metrics/api/"]
 
 AUTHENTICATION_BACKENDS = [
-    *(["metrics_ui.sso.OIDCBackend"] if OIDC_ENABLED else []),
-    *(["metrics_ui.proxy_auth.ProxyHeaderBackend"] if PROXY_AUTH_ENABLED else []),
+    *(["metrics_ui.accounts.oidc.OIDCBackend"] if OIDC_ENABLED else []),
+    *(["metrics_ui.accounts.proxy.ProxyHeaderBackend"] if PROXY_AUTH_ENABLED else []),
     *AUTHENTICATION_BACKENDS,
 ]
 if PRODUCTION and not BREAKGLASS_ENABLED:
@@ -421,8 +421,8 @@ if PRODUCTION and not BREAKGLASS_ENABLED:
 
 # Each does nothing unless its feature is on; keeping them installed keeps one request pipeline.
 MIDDLEWARE += [
-    "metrics_ui.sessions.SessionLimitsMiddleware",
-    "metrics_ui.proxy_auth.ProxyHeaderMiddleware",
-    "metrics_ui.sso.SessionRefresh",
+    "metrics_ui.accounts.sessions.SessionLimitsMiddleware",
+    "metrics_ui.accounts.proxy.ProxyHeaderMiddleware",
+    "metrics_ui.accounts.oidc.SessionRefresh",
 ]
 # === end of the sign-in block ======================================================================

@@ -27,10 +27,10 @@ if settings.SANDBOX_ENABLED:
     urlpatterns.append(path("metrics/", include("sandbox.metrics_api.urls")))
 
 # Our own faults: a page with the request's reference id and no details (metrics_ui/views/errors.py).
-handler500 = "metrics_ui.views.errors.server_error"
+handler500 = "metrics_ui.ops.errors.server_error"
 
 # Oversized or malformed requests: a page in plain words, 413 when too large (errors.bad_request).
-handler400 = "metrics_ui.views.errors.bad_request"
+handler400 = "metrics_ui.ops.errors.bad_request"
 
 # Every access refusal enters the audit trail before the 403 page (metrics_ui/views/accounts.py).
-handler403 = "metrics_ui.views.accounts.forbidden"
+handler403 = "metrics_ui.accounts.views.forbidden"

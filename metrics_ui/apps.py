@@ -8,8 +8,11 @@ class MetricsUiConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
+        from metrics_ui.accounts import sessions  # noqa: F401
+
         # audit and sessions connect the sign-in/sign-out receivers (audit trail, sign-in stamp).
-        from metrics_ui import audit, checks, sessions  # noqa: F401
+        from metrics_ui.audit import trail as audit  # noqa: F401
+        from metrics_ui.tokens import checks
 
         # Fail closed: in production a bad token key list stops every process at start-up,
         # including WSGI servers, which do not run system checks.

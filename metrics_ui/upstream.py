@@ -59,7 +59,7 @@ from urllib3.util.retry import Retry
 from urllib3.util.timeout import Timeout
 
 from metrics_ui import bounded_json, catalog, page_deadline
-from metrics_ui.observability import REQUEST_ID_HEADER, current_request_id, new_request_id
+from metrics_ui.ops.observability import REQUEST_ID_HEADER, current_request_id, new_request_id
 
 logger = logging.getLogger("metrics_ui.upstream")
 

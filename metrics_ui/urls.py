@@ -1,8 +1,12 @@
 from django.urls import path
 
-from metrics_ui.views import accounts, create, metrics, ops, tokens
-from metrics_ui.views import audit as audit_views
-from metrics_ui.views import users as user_views
+from metrics_ui.accounts import users_views as user_views
+from metrics_ui.accounts import views as accounts
+from metrics_ui.audit import views as audit_views
+from metrics_ui.metrics import create_views as create
+from metrics_ui.metrics import views as metrics
+from metrics_ui.ops import views as ops
+from metrics_ui.tokens import views as tokens
 
 urlpatterns = [
     path("", metrics.home, name="home"),

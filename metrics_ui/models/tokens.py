@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.views.decorators.debug import sensitive_variables
 
-from metrics_ui import encryption
+from metrics_ui.tokens import encryption
 
 MASK = "••••"
 

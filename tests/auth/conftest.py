@@ -26,14 +26,14 @@ import pytest
 import requests
 from oidc_provider_mock import run_server_in_thread
 
-from metrics_ui import sso
+from metrics_ui.accounts import oidc as sso
 
 CLIENT_ID = "custom-metrics-console"
 CLIENT_SECRET = "client-secret-for-tests"
 CERTIFIED_DIR = Path(__file__).parent / "certified_idp"
 BOTH = ["mock", "certified"]
-OIDC_BACKEND = "metrics_ui.sso.OIDCBackend"
-PROXY_BACKEND = "metrics_ui.proxy_auth.ProxyHeaderBackend"
+OIDC_BACKEND = "metrics_ui.accounts.oidc.OIDCBackend"
+PROXY_BACKEND = "metrics_ui.accounts.proxy.ProxyHeaderBackend"
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 SUPPORT = "the Metrics Platform team (#metrics-help)"
 

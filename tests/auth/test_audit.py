@@ -13,7 +13,7 @@ from django.db import transaction
 from django.test import RequestFactory
 from django.urls import get_resolver
 
-from metrics_ui import audit
+from metrics_ui.audit import trail as audit
 from metrics_ui.models import ApiToken, AuditRecord, User
 from metrics_ui.models.audit import AppendOnlyError
 from tests.faults import Hang, Respond

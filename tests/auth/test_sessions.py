@@ -14,8 +14,8 @@ from django.contrib.messages import get_messages
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
+from metrics_ui.accounts.sessions import IDLE_EXPIRES_AT, SIGNED_IN_AT
 from metrics_ui.models import AuditRecord, User
-from metrics_ui.sessions import IDLE_EXPIRES_AT, SIGNED_IN_AT
 from tests.auth.conftest import expire_idle
 from tests.markup import has
 
@@ -268,17 +268,19 @@ def test_production_has_no_password_sign_in_unless_break_glass_is_on():
         "OIDC_DISCOVERY_URL": "https://idp.example.com/.well-known/openid-configuration",
     }
     plain = production_settings(**oidc)
-    assert plain["AUTHENTICATION_BACKENDS"] == ["metrics_ui.sso.OIDCBackend"]
+    assert plain["AUTHENTICATION_BACKENDS"] == ["metrics_ui.accounts.oidc.OIDCBackend"]
     assert plain["SESSION_COOKIE_SECURE"] and plain["SESSION_COOKIE_HTTPONLY"]
     assert plain["SESSION_COOKIE_SAMESITE"] == "Lax" and plain["SESSION_COOKIE_NAME"].startswith("__Host-")
     assert plain["SESSION_COOKIE_AGE"] == 2 * 3600
-    assert "metrics_ui.sessions.SessionLimitsMiddleware" in plain["MIDDLEWARE"]  # idle and absolute limits
+    assert (
+        "metrics_ui.accounts.sessions.SessionLimitsMiddleware" in plain["MIDDLEWARE"]
+    )  # idle and absolute limits
     assert plain["SESSION_ABSOLUTE_SECONDS"] == 10 * 3600 and plain["OIDC_TIMEOUT"] == 5
-    assert "metrics_ui.sso.SessionRefresh" in plain["MIDDLEWARE"]
+    assert "metrics_ui.accounts.oidc.SessionRefresh" in plain["MIDDLEWARE"]
 
     glass = production_settings(**oidc, BREAKGLASS_ENABLED="true")
     assert glass["AUTHENTICATION_BACKENDS"] == [
-        "metrics_ui.sso.OIDCBackend",
+        "metrics_ui.accounts.oidc.OIDCBackend",
         "django.contrib.auth.backends.ModelBackend",
     ]
 

@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as settings_hypothesis
 from hypothesis import strategies as st
 
-from metrics_ui import filter_tree, metric_form
+from metrics_ui import filter_tree
+from metrics_ui.metrics import builder as metric_form
 from sandbox.models import CustomMetric
 from tests.markup import has, value_of
 

@@ -1,6 +1,6 @@
 """How a stored metric is put into words and into Metrics API terms (no upstream needed)."""
 
-from metrics_ui import describe
+from metrics_ui.metrics import describe
 from metrics_ui.upstream import CustomMetric
 
 

@@ -243,7 +243,7 @@ def test_our_own_fault_is_a_plain_500_page_with_a_reference_and_no_details(signe
     def crash(*args, **kwargs):
         raise RuntimeError("internal detail: /secret/path")
 
-    monkeypatch.setattr("metrics_ui.listing.build", crash)
+    monkeypatch.setattr("metrics_ui.metrics.listing.build", crash)
     signed_in_client.raise_request_exception = False
     response = signed_in_client.get(reverse("metric_list", args=["appID1"]))
     html = response.content.decode()

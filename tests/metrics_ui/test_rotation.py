@@ -8,8 +8,8 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from metrics_ui import access, encryption
 from metrics_ui.models import ApiToken, AuditRecord, User
+from metrics_ui.tokens import access, encryption
 
 OLD = Fernet.generate_key().decode()
 NEW = Fernet.generate_key().decode()

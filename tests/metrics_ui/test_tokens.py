@@ -14,8 +14,9 @@ from django.http import Http404
 from django.urls import reverse
 from django.views.debug import ExceptionReporter
 
-from metrics_ui import access, encryption, upstream
+from metrics_ui import upstream
 from metrics_ui.models import ApiToken, AuditRecord, ManagedApp, User
+from metrics_ui.tokens import access, encryption
 
 KEY = Fernet.generate_key().decode()
 NEW_KEY = Fernet.generate_key().decode()

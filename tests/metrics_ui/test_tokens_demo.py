@@ -9,8 +9,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from metrics_ui import encryption
 from metrics_ui.models import ApiToken, User
+from metrics_ui.tokens import encryption
 
 
 @pytest.fixture(autouse=True)

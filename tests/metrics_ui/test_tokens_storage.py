@@ -14,9 +14,9 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.db import connection
 
-from metrics_ui import encryption
-from metrics_ui.checks import check_token_keys
 from metrics_ui.models import ApiToken, User
+from metrics_ui.tokens import encryption
+from metrics_ui.tokens.checks import check_token_keys
 
 PLAINTEXT = "tok_ABCDEFGHIJKLMNOPQRSTUVWXYZ1234"
 KEY = Fernet.generate_key().decode()

@@ -28,7 +28,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from metrics_ui import filter_tree, metric_form
+from metrics_ui import filter_tree
+from metrics_ui.metrics import builder as metric_form
 from metrics_ui.models import ApiToken
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2000"))

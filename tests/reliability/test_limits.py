@@ -12,8 +12,9 @@ from urllib.parse import urlencode
 import pytest
 from django.urls import reverse
 
-from metrics_ui import filter_tree, ratelimit
+from metrics_ui import filter_tree
 from metrics_ui.models import ApiToken
+from metrics_ui.ops import ratelimit
 from sandbox.models import CustomMetric
 from tests.markup import has, value_of
 

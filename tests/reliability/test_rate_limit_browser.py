@@ -3,7 +3,7 @@ the console answers an htmx create past the limit with a 200 carrying the messag
 
 import pytest
 
-from metrics_ui import ratelimit
+from metrics_ui.ops import ratelimit
 from sandbox.models import CustomMetric
 from tests.browser.conftest import demo_user, signed_in_page  # noqa: F401  (the browser's own fixtures)
 

@@ -4,7 +4,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from metrics_ui import audit, breakglass
+from metrics_ui.accounts import breakglass
+from metrics_ui.audit import trail as audit
 
 WARNING = (
     "WARNING: break-glass sign-in bypasses single sign-on. Use it only while SSO is broken, "

@@ -12,8 +12,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from metrics_ui import access
 from metrics_ui.models import ApiToken, ManagedApp, User
+from metrics_ui.tokens import access
 
 TOKEN_LABEL = "Sandbox (demo)"
 DEMO_APPS = ["appID1", "appID2"]

@@ -8,8 +8,9 @@ console to enter that token again. Exits non-zero when any row is unreadable.
 
 from django.core.management.base import BaseCommand, CommandError
 
-from metrics_ui import audit, encryption
+from metrics_ui.audit import trail as audit
 from metrics_ui.models import ApiToken
+from metrics_ui.tokens import encryption
 
 
 class Command(BaseCommand):

@@ -11,8 +11,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from metrics_ui import audit
-from metrics_ui.permissions import editor_required
+from metrics_ui.accounts.permissions import editor_required
+from metrics_ui.audit import trail as audit
 
 PAGE_SIZE = 50
 

@@ -11,22 +11,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, reswap
 
-from metrics_ui import (
-    access,
-    audit,
-    catalog,
-    create_guard,
-    echo,
-    filter_tree,
-    metric_form,
-    outcome_words,
-    ratelimit,
-    upstream,
-    writes,
-)
-from metrics_ui.observability import current_request_id
-from metrics_ui.permissions import editor_required
-from metrics_ui.views import errors
+from metrics_ui import catalog, echo, filter_tree, outcome_words, upstream, writes
+from metrics_ui.accounts.permissions import editor_required
+from metrics_ui.audit import trail as audit
+from metrics_ui.metrics import builder as metric_form
+from metrics_ui.metrics import writes as create_guard
+from metrics_ui.ops import errors, ratelimit
+from metrics_ui.ops.observability import current_request_id
+from metrics_ui.tokens import access
 
 
 @require_http_methods(["GET", "POST"])

@@ -20,8 +20,10 @@ from django.core.cache import cache
 from django.http import Http404
 from django.utils.html import format_html, format_html_join
 
-from metrics_ui import bounded_json, catalog, create_guard, filter_tree, upstream
+from metrics_ui import bounded_json, catalog, filter_tree, upstream
+from metrics_ui.metrics import writes as create_guard
 from metrics_ui.filter_tree import Condition, Group, Property, Range
+from metrics_ui.metrics import writes as create_guard
 
 PREFIX = "filter"
 HISTORY_DEPTH = 20  # undo steps kept
@@ -850,7 +852,9 @@ class CopyPlan:
 
     def __init__(self, user, source: upstream.CustomMetric, targets: list) -> None:
         # Pre-flight: one look-up per app (and its parameters when the name is free); nothing is created.
-        from metrics_ui import access  # access imports the models; this module stays importable without them
+        from metrics_ui.tokens import (
+            access,  # access imports the models; this module stays importable without them
+        )
 
         self.source = source
         self.body = source.definition()

@@ -26,9 +26,9 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from metrics_ui.models import AuditRecord
-from metrics_ui.observability import current_request_id
+from metrics_ui.ops.observability import current_request_id
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("metrics_ui.audit")  # the name operators filter on
 
 # Keys whose values never enter the trail, at any depth of the body.
 _SECRET_KEY_PARTS = ("token", "authorization", "secret", "password", "api_key", "apikey")
@@ -151,7 +151,7 @@ def _request_id(request: HttpRequest | None) -> str:
 def _source_ip(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
-    from metrics_ui.proxy_auth import client_ip
+    from metrics_ui.accounts.proxy import client_ip
 
     return client_ip(request)
 
@@ -193,8 +193,8 @@ def _backend_label(request: HttpRequest, user) -> str:
     session = getattr(request, "session", None)
     backend = getattr(user, "backend", "") or (session.get(BACKEND_SESSION_KEY, "") if session else "")
     labels = {
-        "metrics_ui.sso.OIDCBackend": "single sign-on (OIDC)",
-        "metrics_ui.proxy_auth.ProxyHeaderBackend": "trusted proxy",
+        "metrics_ui.accounts.oidc.OIDCBackend": "single sign-on (OIDC)",
+        "metrics_ui.accounts.proxy.ProxyHeaderBackend": "trusted proxy",
         "django.contrib.auth.backends.ModelBackend": "local password",
     }
     return labels.get(backend, backend)

@@ -15,10 +15,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
-from metrics_ui import audit, ratelimit
-from metrics_ui.forms import TokenForm, TokenReplaceForm
+from metrics_ui.accounts.permissions import viewer_required
+from metrics_ui.audit import trail as audit
 from metrics_ui.models import ApiToken
-from metrics_ui.permissions import viewer_required
+from metrics_ui.ops import ratelimit
+from metrics_ui.tokens.forms import TokenForm, TokenReplaceForm
 
 
 def _back_to_list(request: HttpRequest) -> HttpResponse:

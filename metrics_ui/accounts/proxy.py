@@ -26,15 +26,15 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
-from metrics_ui import audit
-from metrics_ui.sessions import is_exempt
-from metrics_ui.sso import Refused, gatekeep, groups_from, refused_response, sync_user
+from metrics_ui.accounts.oidc import Refused, gatekeep, groups_from, refused_response, sync_user
+from metrics_ui.accounts.sessions import is_exempt
+from metrics_ui.audit import trail as audit
 from metrics_ui.trusted_proxies import address as _address
 from metrics_ui.trusted_proxies import is_trusted_proxy, trusted_networks
 
 security_log = logging.getLogger("metrics_ui.security")
 
-PROXY_BACKEND = "metrics_ui.proxy_auth.ProxyHeaderBackend"
+PROXY_BACKEND = "metrics_ui.accounts.proxy.ProxyHeaderBackend"
 # One audit record per refused identity and reason in this window: the proxy repeats the
 # headers on every request, and the trail should not fill with the same refusal.
 _REFUSAL_AUDIT_SECONDS = 300

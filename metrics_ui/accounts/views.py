@@ -17,7 +17,11 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.defaults import permission_denied
 from django_htmx.http import HttpResponseClientRedirect
 
-from metrics_ui import audit, breakglass, ratelimit, signin_limit, sso
+from metrics_ui import signin_limit
+from metrics_ui.accounts import breakglass
+from metrics_ui.accounts import oidc as sso
+from metrics_ui.audit import trail as audit
+from metrics_ui.ops import ratelimit
 
 
 def login(request: HttpRequest) -> HttpResponse:

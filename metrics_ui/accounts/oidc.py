@@ -43,12 +43,13 @@ from mozilla_django_oidc import middleware as oidc_middleware
 from mozilla_django_oidc import views as oidc_views
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
-from metrics_ui import audit, bounded_json
+from metrics_ui import bounded_json
+from metrics_ui.audit import trail as audit
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("metrics_ui.sso")  # the name operators filter on
 security_log = logging.getLogger("metrics_ui.security")
 
-OIDC_BACKEND = "metrics_ui.sso.OIDCBackend"
+OIDC_BACKEND = "metrics_ui.accounts.oidc.OIDCBackend"
 
 # --- Gatekeeping (shared with metrics_ui.proxy_auth) ---------------------------------------------
 
@@ -588,7 +589,7 @@ class SessionRefresh(oidc_middleware.SessionRefresh):
     """
 
     def process_request(self, request):
-        from metrics_ui.sessions import is_exempt
+        from metrics_ui.accounts.sessions import is_exempt
 
         if not settings.OIDC_ENABLED or is_exempt(request.path) or not self.is_refreshable_url(request):
             return None

@@ -21,7 +21,7 @@ from importlib import import_module
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import BACKEND_SESSION_KEY, logout
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.models import Session
@@ -30,6 +30,12 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 SIGNED_IN_AT = "signed_in_at"
+# Sessions store their sign-in backend's dotted path; these moved, and Django drops a session whose
+# path is not in AUTHENTICATION_BACKENDS. Kept one release, while sessions signed in before the move live.
+MOVED_BACKENDS = {
+    "metrics_ui.sso.OIDCBackend": "metrics_ui.accounts.oidc.OIDCBackend",
+    "metrics_ui.proxy_auth.ProxyHeaderBackend": "metrics_ui.accounts.proxy.ProxyHeaderBackend",
+}
 IDLE_EXPIRES_AT = "idle_expires_at"  # when the stored expiry runs out, as written (epoch seconds)
 IDLE_REFRESH_STEP_SECONDS = 60
 
@@ -82,6 +88,9 @@ class SessionLimitsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if is_exempt(request.path):
             return self.get_response(request)
+        moved = MOVED_BACKENDS.get(request.session.get(BACKEND_SESSION_KEY))
+        if moved:  # before anything reads request.user, which is resolved from this path
+            request.session[BACKEND_SESSION_KEY] = moved
         if request.user.is_authenticated:
             age = session_age(request)
             # A session without a stamp predates this check (or was forged): treat it as too old.

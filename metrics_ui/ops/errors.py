@@ -18,7 +18,8 @@ from django.template import loader
 from django.urls import reverse
 from django_htmx.http import reswap, retarget
 
-from metrics_ui import access, upstream
+from metrics_ui import upstream
+from metrics_ui.tokens import access
 
 
 @dataclass(frozen=True)

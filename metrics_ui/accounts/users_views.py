@@ -8,9 +8,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from metrics_ui import audit
-from metrics_ui.permissions import admin_required
-from metrics_ui.sessions import end_sessions
+from metrics_ui.accounts.permissions import admin_required
+from metrics_ui.accounts.sessions import end_sessions
+from metrics_ui.audit import trail as audit
 
 PAGE_SIZE = 50
 

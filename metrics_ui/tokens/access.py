@@ -16,8 +16,9 @@ from django.http import Http404
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_variables
 
-from metrics_ui import encryption, upstream
+from metrics_ui import upstream
 from metrics_ui.models import ApiToken, ManagedApp
+from metrics_ui.tokens import encryption
 
 
 @dataclass(frozen=True)

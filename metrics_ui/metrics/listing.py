@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from django.core.paginator import Page, Paginator
 
-from metrics_ui import catalog, describe
+from metrics_ui import catalog
+from metrics_ui.metrics import describe
 
 if TYPE_CHECKING:
     from metrics_ui.upstream import CustomMetric

@@ -8,10 +8,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from metrics_ui import access, audit, describe, echo, listing, ratelimit, upstream, writes
-from metrics_ui.forms import DeleteConfirmForm
-from metrics_ui.permissions import editor_required, viewer_required
-from metrics_ui.views import errors
+from metrics_ui import echo, upstream, writes
+from metrics_ui.accounts.permissions import editor_required, viewer_required
+from metrics_ui.audit import trail as audit
+from metrics_ui.metrics import describe, listing
+from metrics_ui.ops import errors, ratelimit
+from metrics_ui.tokens import access
+from metrics_ui.tokens.forms import DeleteConfirmForm
 
 
 @require_GET

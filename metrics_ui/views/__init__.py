@@ -1,1 +1,0 @@
-"""The console's views, one module per concept. Views are HTTP glue: bind, call, render."""
