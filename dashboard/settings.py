@@ -73,9 +73,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "metrics_ui.ops.observability.RequestIdMiddleware",
+    "metrics_ui.observability.RequestIdMiddleware",
     # Outermost after the request id, so its one line per request sees every response, static included.
-    "metrics_ui.ops.observability.AccessLogMiddleware",
+    "metrics_ui.observability.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -285,8 +285,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "request_id": {"()": "metrics_ui.ops.observability.RequestIdFilter"},
-        "redact": {"()": "metrics_ui.ops.observability.RedactSecretsFilter"},
+        "request_id": {"()": "metrics_ui.observability.RequestIdFilter"},
+        "redact": {"()": "metrics_ui.observability.RedactSecretsFilter"},
     },
     "formatters": {
         "json": {

@@ -49,7 +49,7 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnection
 from urllib3.util.retry import Retry
 
 from metrics_ui import catalog
-from metrics_ui.ops.observability import REQUEST_ID_HEADER, current_request_id, new_request_id
+from metrics_ui.observability import REQUEST_ID_HEADER, current_request_id, new_request_id
 
 logger = logging.getLogger("metrics_ui.upstream")
 

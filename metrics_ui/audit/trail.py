@@ -23,7 +23,8 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from metrics_ui.models import AuditRecord
-from metrics_ui.ops.observability import current_request_id
+from metrics_ui.network import client_ip
+from metrics_ui.observability import current_request_id
 
 logger = logging.getLogger("metrics_ui.audit")  # the name operators filter on
 
@@ -118,8 +119,6 @@ def _request_id(request: HttpRequest | None) -> str:
 def _source_ip(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
-    from metrics_ui.accounts.proxy import client_ip
-
     return client_ip(request)
 
 

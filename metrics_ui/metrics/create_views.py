@@ -16,8 +16,8 @@ from metrics_ui.accounts.permissions import editor_required
 from metrics_ui.audit import trail as audit
 from metrics_ui.metrics import builder as metric_form
 from metrics_ui.metrics import writes as create_guard
+from metrics_ui.observability import current_request_id
 from metrics_ui.ops import errors, ratelimit
-from metrics_ui.ops.observability import current_request_id
 from metrics_ui.tokens import access
 
 
