@@ -14,8 +14,14 @@ from django_htmx.http import HttpResponseClientRedirect, reswap
 from metrics_ui import catalog, filter_tree, upstream
 from metrics_ui.accounts.permissions import editor_required
 from metrics_ui.audit import trail as audit
-from metrics_ui.metrics import builder as metric_form
 from metrics_ui.metrics import writes as create_guard
+from metrics_ui.metrics.builder import TREE_ACTIONS, Builder
+from metrics_ui.metrics.builder_rows import BuilderView
+from metrics_ui.metrics.copy_plan import CopyPlan
+from metrics_ui.metrics.form import MetricForm, initial_for, name_problem, next_free_name
+from metrics_ui.metrics.history import History
+from metrics_ui.metrics.parameters import base_metrics
+from metrics_ui.metrics.wording import outcome_words
 from metrics_ui.observability import current_request_id
 from metrics_ui.ops import errors, ratelimit
 from metrics_ui.tokens import access
@@ -31,28 +37,21 @@ def metric_create(request: HttpRequest, app_id: str) -> HttpResponse:
         return render(request, "metrics/create.html", {"app_id": app_id, "problem": problem})
     if request.method == "GET" and "check_name" in request.GET:
         return _name_check(request, client, app_id)
-    metrics, from_catalog = metric_form.base_metrics(client, app_id)
+    metrics, from_catalog = base_metrics(client, app_id)
     page = partial(_page, request, app_id, region=client.region, from_catalog=from_catalog)
     if request.method == "GET":
         form, builder, source = _prefilled(request, client, app_id, metrics)
         return page(form, builder, source=source)
 
     action = request.POST.get("action", "create")
-    data = request.POST
-    builder = metric_form.Builder.from_data(data, metrics.get(data.get("metric", "")))
-    if data.get("built_for", "") != data.get("metric", ""):
-        builder.drop_inapplicable()
+    builder = Builder.from_data(request.POST, metrics.get(request.POST.get("metric", "")))
+    data = builder.step(request.POST, metrics)
     if action != "create":
-        builder.apply(action, data)
-        if builder.imported:
-            data = metric_form.merge_import(data, builder.imported)
-            builder.metric = metrics.get(data.get("metric", ""))
-            builder.drop_inapplicable()
-        form = metric_form.MetricForm(data, metrics=metrics, tree=builder.tree)
-        fragment = request.htmx and action.partition(":")[0] in metric_form.TREE_ACTIONS
+        form = MetricForm(data, metrics=metrics, tree=builder.tree)
+        fragment = request.htmx and action.partition(":")[0] in TREE_ACTIONS
         return page(form, builder, fragment=fragment)
 
-    form = metric_form.MetricForm(data, metrics=metrics, tree=builder.tree)
+    form = MetricForm(data, metrics=metrics, tree=builder.tree)
     if builder.notices or not form.is_valid():
         # Conditions dropped by a base-metric change are never sent unseen: the person checks first.
         return page(form, builder, submitted=True)
@@ -80,7 +79,7 @@ def _create(request: HttpRequest, client: upstream.Client, app_id: str, body: di
 
 
 def _created(request: HttpRequest, app_id: str, outcome: create_guard.Outcome) -> HttpResponse:
-    messages.success(request, metric_form.outcome_words(outcome, app_id))
+    messages.success(request, outcome_words(outcome, app_id))
     replaces = request.POST.get("replaces", "")
     if replaces and replaces != outcome.metric.name:
         # A replacement: offer to delete the old metric right here (the API has no edit).
@@ -113,20 +112,20 @@ def _prefilled(request: HttpRequest, client: upstream.Client, app_id: str, metri
         if source is not None:
             taken = {m.name for m in found}
             if "replace" in request.GET:
-                name = metric_form.next_free_name(source.name, taken)
+                name = next_free_name(source.name, taken)
             elif f"{source.name}_copy" in taken:
-                name = metric_form.next_free_name(f"{source.name}_copy", taken)
+                name = next_free_name(f"{source.name}_copy", taken)
             else:
                 name = f"{source.name}_copy"
-            initial, tree = metric_form.initial_for(source, name)
-    form = metric_form.MetricForm(initial=initial, metrics=metrics, tree=tree)
-    builder = metric_form.Builder(tree, form.base_metric, metric_form.History())
+            initial, tree = initial_for(source, name)
+    form = MetricForm(initial=initial, metrics=metrics, tree=tree)
+    builder = Builder(tree, form.base_metric, History())
     return form, builder, source if "replace" in request.GET else None
 
 
 def _name_check(request: HttpRequest, client: upstream.Client, app_id: str) -> HttpResponse:
     name = request.GET.get("name", "").strip()
-    problem = metric_form.name_problem(name)
+    problem = name_problem(name)
     state = "bad" if problem else "ok"
     if not problem:
         try:
@@ -151,7 +150,7 @@ def _page(
     source=None,
     submitted=False,
 ):
-    view = metric_form.BuilderView(form, builder, app_id, region=region, submitted=submitted)
+    view = BuilderView(form, builder, app_id, region=region, submitted=submitted)
     context = {
         "app_id": app_id,
         "form": form,
@@ -185,7 +184,7 @@ def metric_copy(request: HttpRequest, app_id: str, name: str) -> HttpResponse:
         return redirect("metric_list", app_id)
     targets = [a for a in access.user_apps(request.user) if a.app_id != app_id]
     chosen = [a for a in targets if a.app_id in request.POST.getlist("apps")]
-    plan = metric_form.CopyPlan(request.user, source, chosen) if chosen else None
+    plan = CopyPlan(request.user, source, chosen) if chosen else None
     stage = request.POST.get("stage", "")
     if plan is not None and stage == "confirm" and ratelimit.write_limited(request):  # issue 7
         messages.error(request, ratelimit.MESSAGE)
