@@ -177,7 +177,7 @@ SESSION_ENGINE = (
 SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=2 * 3600)
 SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=10 * 3600)
 SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
-# Not on every request: metrics_ui.sessions slides the idle expiry with at most one write a minute.
+# Not on every request: metrics_ui.accounts.sessions slides the idle expiry with at most one write a minute.
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -250,7 +250,7 @@ UPSTREAM_MAX_RESPONSE_BYTES = env.int("UPSTREAM_MAX_RESPONSE_BYTES", default=4 *
 UPSTREAM_BREAKER_FAILURES = env.int("UPSTREAM_BREAKER_FAILURES", default=5)
 UPSTREAM_BREAKER_RESET_SECONDS = env.int("UPSTREAM_BREAKER_RESET_SECONDS", default=30)
 
-# === Per-user write rate limit (issue 7; metrics_ui/ratelimit.py) ===
+# === Per-user write rate limit (metrics_ui/ops/ratelimit.py) ===
 # Creates, deletes and token changes per user, in django-ratelimit's notation ("30/m" = 30 a minute).
 # Counted in the cache, so shared by every instance when CACHE_URL is Redis. Empty turns the limit off.
 WRITE_RATE_LIMIT = env.str("WRITE_RATE_LIMIT", default="30/m")
@@ -310,7 +310,7 @@ LOGGING = {
     },
 }
 
-# === Sign-in: OIDC, trusted proxy, sessions, break-glass (issue 5; owned by metrics_ui/sso.py) ===
+# === Sign-in: OIDC, trusted proxy, sessions, break-glass (metrics_ui/accounts/) ===
 # Every name below is read from the environment; the README's SSO section explains each.
 _MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 

@@ -21,6 +21,12 @@ def trusted_networks():
     return _networks(tuple(settings.PROXY_AUTH_TRUSTED_PROXIES))
 
 
+def connection_from(request: HttpRequest, cidrs) -> bool:
+    """The connection itself (``REMOTE_ADDR``, never a forwarded header) is in one of ``cidrs``."""
+    address = _address(request.META.get("REMOTE_ADDR", ""))
+    return address is not None and any(address in network for network in _networks(tuple(cidrs)))
+
+
 def _address(text: str):
     try:
         return ipaddress.ip_address(text.strip())
@@ -30,8 +36,7 @@ def _address(text: str):
 
 def is_trusted_proxy(request: HttpRequest) -> bool:
     """The connection itself (``REMOTE_ADDR``, never a forwarded header) is a configured proxy."""
-    address = _address(request.META.get("REMOTE_ADDR", ""))
-    return address is not None and any(address in network for network in trusted_networks())
+    return connection_from(request, settings.PROXY_AUTH_TRUSTED_PROXIES)
 
 
 def client_ip(request: HttpRequest) -> str | None:

@@ -1,4 +1,4 @@
-"""Signing in and out: single sign-on (``metrics_ui.sso``) everywhere, the demo user's password form
+"""Signing in and out: single sign-on (``metrics_ui.accounts.oidc``) everywhere, the demo user's password form
 in development only, break-glass links when enabled, and the 403 handler that audits refusals.
 
 Django's ``LoginView`` only follows a ``next`` that passes ``url_has_allowed_host_and_scheme``
@@ -37,7 +37,7 @@ def login(request: HttpRequest) -> HttpResponse:
     )(request)
 
 
-# --- Single sign-on, the no-access page, sign-out, break-glass and 403s (issue 5) ---------------
+# --- Single sign-on, the no-access page, sign-out, break-glass and 403s -------------------------
 
 
 @require_GET

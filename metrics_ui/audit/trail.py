@@ -3,8 +3,8 @@ refused sign-in and access refusal.
 
 ``record`` is the one entry point. Views call it for every create/delete attempt and token change;
 sign-in and sign-out are recorded here from Django's auth signals (whatever the sign-in path), and
-refusals by ``metrics_ui.sso``, ``metrics_ui.proxy_auth`` and the 403 handler. An audit failure is
-logged and never breaks the person's action.
+refusals by ``metrics_ui.accounts.oidc``, ``metrics_ui.accounts.proxy`` and the 403 handler. An
+audit failure is logged and never breaks the person's action.
 """
 
 from __future__ import annotations

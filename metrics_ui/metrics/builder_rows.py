@@ -10,10 +10,11 @@ from django.utils.html import format_html, format_html_join
 
 from metrics_ui import catalog, filter_tree, upstream
 from metrics_ui.filter_tree import Condition, Group, Property, Range
+from metrics_ui.metrics import curl
+from metrics_ui.metrics import group_by as group_bys
 from metrics_ui.metrics import writes as create_guard
 from metrics_ui.metrics.builder import Builder
-from metrics_ui.metrics.form import MetricForm
-from metrics_ui.metrics.wording import curl_command
+from metrics_ui.metrics.form import MetricForm, request_body
 
 _EDITORS = {"int": "number", "boolean": "yes_no", "range": "range", "property": "property"}
 
@@ -35,7 +36,7 @@ def _options(groups: list[tuple[str, list[tuple[str, str]]]], selected: str, bla
     return format_html_join("", "{}", ((part,) for part in parts))
 
 
-class BuilderView:
+class BuilderRows:
     """The builder flattened into rows for the template: ``open`` a group, a ``condition``, ``close``.
 
     Flat rows (rather than a recursive include per node) keep the fragment quick to render.
@@ -231,27 +232,18 @@ class BuilderView:
         """The body the Create button would send, when the form is complete enough to say."""
         if self.metric is None:
             return None
-        try:
-            filters = filter_tree.to_json(self.builder.tree, self.metric)
-        except filter_tree.FilterError:
-            return None
         data = self.form.data if self.form.is_bound else self.form.initial
         get_list = data.getlist if hasattr(data, "getlist") else lambda k: list(data.get(k, []))
-        group_by = []
-        for choice in get_list("group_by"):
-            if choice in catalog.PROPERTY_GROUP_BYS:
-                keys = str(data.get(f"group_by_key_{choice}", "")).split(",")
-                group_by.extend(f"{choice}.{k.strip()}" for k in keys if k.strip())
-            else:
-                group_by.append(choice)
-        return {
-            "name": str(data.get("name", "")).strip(),
-            "metric": self.metric.metric,
-            "group_by": group_by,
-            "filters": filters,
-            "time_granularity": get_list("time_granularity"),
-            "data_destination": get_list("data_destination"),
-        }
+        group_by, _ = group_bys.from_form(
+            get_list("group_by"), lambda p: data.get(group_bys.key_field(p), "")
+        )
+        try:
+            return request_body(
+                str(data.get("name", "")).strip(), self.metric, group_by, self.builder.tree,
+                get_list("time_granularity"), get_list("data_destination"),
+            )  # fmt: skip
+        except filter_tree.FilterError:
+            return None
 
     @property
     def request_json(self) -> str:
@@ -267,4 +259,4 @@ class BuilderView:
             base = upstream.base_url(self.region)
         except Exception:  # the curl line is a convenience; never let it break the page
             base = "https://api.embrace.io/custom-metrics"
-        return curl_command(base, self.app_id, body)
+        return curl.create_metric(base, self.app_id, body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 
 from django.contrib import messages
@@ -9,14 +10,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
-from django_htmx.http import HttpResponseClientRedirect, reswap
+from django_htmx.http import reswap
 
-from metrics_ui import catalog, filter_tree, upstream
+from metrics_ui import catalog, filter_tree, navigation, upstream
 from metrics_ui.accounts.permissions import editor_required
 from metrics_ui.audit import trail as audit
 from metrics_ui.metrics import writes as create_guard
 from metrics_ui.metrics.builder import TREE_ACTIONS, Builder
-from metrics_ui.metrics.builder_rows import BuilderView
+from metrics_ui.metrics.builder_rows import BuilderRows
 from metrics_ui.metrics.copy_plan import CopyPlan
 from metrics_ui.metrics.form import MetricForm, initial_for, name_problem, next_free_name
 from metrics_ui.metrics.history import History
@@ -42,20 +43,19 @@ def metric_create(request: HttpRequest, app_id: str) -> HttpResponse:
     if request.method == "GET":
         form, builder, source = _prefilled(request, client, app_id, metrics)
         return page(form, builder, source=source)
-
-    action = request.POST.get("action", "create")
     builder = Builder.from_data(request.POST, metrics.get(request.POST.get("metric", "")))
-    data = builder.step(request.POST, metrics)
+    form = MetricForm(builder.step(request.POST, metrics), metrics=metrics, tree=builder.tree)
+    action = request.POST.get("action", "create")
     if action != "create":
-        form = MetricForm(data, metrics=metrics, tree=builder.tree)
-        fragment = request.htmx and action.partition(":")[0] in TREE_ACTIONS
-        return page(form, builder, fragment=fragment)
+        return page(form, builder, fragment=request.htmx and action.partition(":")[0] in TREE_ACTIONS)
+    return _submit(request, client, app_id, form, builder, page)
 
-    form = MetricForm(data, metrics=metrics, tree=builder.tree)
+
+def _submit(request: HttpRequest, client: upstream.Client, app_id: str, form, builder, page) -> HttpResponse:
     if builder.notices or not form.is_valid():
         # Conditions dropped by a base-metric change are never sent unseen: the person checks first.
         return page(form, builder, submitted=True)
-    if ratelimit.write_limited(request):  # issue 7: the per-user write limit, input kept
+    if ratelimit.write_limited(request):  # the per-user write limit, input kept
         form.add_error(None, ratelimit.MESSAGE)
         return ratelimit.refused(request, page(form, builder, submitted=True))
     outcome = _create(request, client, app_id, form.body())
@@ -86,12 +86,11 @@ def _created(request: HttpRequest, app_id: str, outcome: create_guard.Outcome) -
         context = {"app_id": app_id, "created": outcome.metric, "replaces": replaces}
         return render(request, "metrics/create.html", context)
     url = reverse("metric_detail", args=[app_id, outcome.metric.name])
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    return navigation.go_to(request, url)
 
 
 def _prefilled(request: HttpRequest, client: upstream.Client, app_id: str, metrics: dict):
     """The empty form, or one prefilled from ``?copy_of=`` / ``?replace=`` (the detail page's actions)."""
-    source_name = request.GET.get("copy_of") or request.GET.get("replace") or ""
     # Most metrics people make count sessions; starting there shows the builder at once.
     first = "sessions_total" if "sessions_total" in metrics else next(iter(metrics), "")
     initial = {
@@ -99,28 +98,43 @@ def _prefilled(request: HttpRequest, client: upstream.Client, app_id: str, metri
         "time_granularity": [catalog.DEFAULT_GRANULARITY],
         "data_destination": [catalog.DEFAULT_DESTINATION],
     }
-    tree, source = filter_tree.EMPTY, None
-    if source_name:
-        try:
-            found = client.list_metrics(app_id)
-        except upstream.UpstreamError as error:
-            messages.warning(request, f"We couldn't load {source_name} to copy it: {error.message}")
-            found = ()
-        source = next((m for m in found if m.name == source_name), None)
-        if source is None and found:
-            messages.warning(request, f"There is no metric named {source_name} in {app_id} to copy.")
-        if source is not None:
-            taken = {m.name for m in found}
-            if "replace" in request.GET:
-                name = next_free_name(source.name, taken)
-            elif f"{source.name}_copy" in taken:
-                name = next_free_name(f"{source.name}_copy", taken)
-            else:
-                name = f"{source.name}_copy"
-            initial, tree = initial_for(source, name)
+    tree, source = filter_tree.EMPTY, _source(request, client, app_id)
+    if source is not None:
+        initial, tree = initial_for(source.metric, source.name)
     form = MetricForm(initial=initial, metrics=metrics, tree=tree)
     builder = Builder(tree, form.base_metric, History())
-    return form, builder, source if "replace" in request.GET else None
+    return form, builder, source.metric if source is not None and "replace" in request.GET else None
+
+
+@dataclass(frozen=True)
+class _Source:
+    metric: upstream.CustomMetric
+    name: str  # the name the new metric starts with
+
+
+def _source(request: HttpRequest, client: upstream.Client, app_id: str) -> _Source | None:
+    """The metric to copy or replace, and a free name for the new one; warns when it can't be had."""
+    source_name = request.GET.get("copy_of") or request.GET.get("replace") or ""
+    if not source_name:
+        return None
+    try:
+        found = client.list_metrics(app_id)
+    except upstream.UpstreamError as error:
+        messages.warning(request, f"We couldn't load {source_name} to copy it: {error.message}")
+        found = ()
+    source = next((m for m in found if m.name == source_name), None)
+    if source is None:
+        if found:
+            messages.warning(request, f"There is no metric named {source_name} in {app_id} to copy.")
+        return None
+    taken = {m.name for m in found}
+    if "replace" in request.GET:
+        name = next_free_name(source.name, taken)
+    elif f"{source.name}_copy" in taken:
+        name = next_free_name(f"{source.name}_copy", taken)
+    else:
+        name = f"{source.name}_copy"
+    return _Source(source, name)
 
 
 def _name_check(request: HttpRequest, client: upstream.Client, app_id: str) -> HttpResponse:
@@ -150,22 +164,22 @@ def _page(
     source=None,
     submitted=False,
 ):
-    view = BuilderView(form, builder, app_id, region=region, submitted=submitted)
+    rows = BuilderRows(form, builder, app_id, region=region, submitted=submitted)
+    if outcome is not None:
+        rows.apply_outcome(outcome)
     context = {
         "app_id": app_id,
         "form": form,
-        "b": view,
+        "b": rows,
         "from_catalog": from_catalog,
         "outcome": outcome,
         "replaces": source.name if source else request.POST.get("replaces", ""),
         "reference": current_request_id.get(""),
         "json_import": request.POST.get("json_import", ""),
+        "partial_response": fragment,
+        "json_open": "1" if request.POST.get("json_open") else "",
     }
-    if outcome is not None:
-        view.apply_outcome(outcome)
-    context["partial_response"] = fragment
-    context["json_open"] = "1" if request.POST.get("json_open") else ""
-    if fragment and view.incremental:
+    if fragment and rows.incremental:
         # Only the new row, the status line and (if shown) the JSON: a few KB whatever the tree's size.
         return reswap(render(request, "metrics/create.html#add-condition", context), "none")
     template = "metrics/create.html#filter-tree" if fragment else "metrics/create.html"
@@ -186,7 +200,7 @@ def metric_copy(request: HttpRequest, app_id: str, name: str) -> HttpResponse:
     chosen = [a for a in targets if a.app_id in request.POST.getlist("apps")]
     plan = CopyPlan(request.user, source, chosen) if chosen else None
     stage = request.POST.get("stage", "")
-    if plan is not None and stage == "confirm" and ratelimit.write_limited(request):  # issue 7
+    if plan is not None and stage == "confirm" and ratelimit.write_limited(request):
         messages.error(request, ratelimit.MESSAGE)
         stage = "check"  # the plan is shown again, with its confirm button
     if plan is not None and stage == "confirm":

@@ -9,12 +9,12 @@ from django import forms
 
 from metrics_ui import catalog, filter_tree, upstream
 from metrics_ui.filter_tree import Group
+from metrics_ui.metrics import group_by as group_bys
 
 NAME_RULE = (
     f"Letters, digits and underscores; it can't start with a digit; at most {catalog.NAME_MAX_LENGTH} "
     "characters. For example sessions_by_version."
 )
-_NAME_RE = re.compile(catalog.NAME_PATTERN)
 
 # Upstream 400 messages mention what they are about; the first matching field gets the message.
 _REJECTION_FIELDS = (
@@ -37,7 +37,7 @@ def name_problem(name: str) -> str:
         return f"That name is {len(name)} characters long; the limit is {catalog.NAME_MAX_LENGTH}."
     if name[0].isdigit():
         return "A name can't start with a digit."
-    if not _NAME_RE.fullmatch(name):
+    if not catalog.NAME_RE.fullmatch(name):
         bad = sorted({c for c in name if not (c.isascii() and (c.isalnum() or c == "_"))})
         shown = " ".join("space" if c == " " else c for c in bad[:5])
         return f"Only letters, digits and underscores are allowed (not {shown})."
@@ -83,7 +83,7 @@ class MetricForm(forms.Form):
         dests = base.data_destination if base else catalog.DESTINATIONS
         self.fields["data_destination"].choices = [(d, catalog.DESTINATION_LABELS.get(d, d)) for d in dests]
         for prefix in self.property_group_bys:
-            self.fields[f"group_by_key_{prefix}"] = forms.CharField(
+            self.fields[group_bys.key_field(prefix)] = forms.CharField(
                 label=f"{catalog.key_label(prefix).capitalize()} keys",
                 required=False,
                 max_length=500,
@@ -112,15 +112,11 @@ class MetricForm(forms.Form):
         base = self.base_metric
         if base is None:
             return data
-        group_by = []
-        for choice in data.get("group_by", []):
-            if choice not in catalog.PROPERTY_GROUP_BYS:
-                group_by.append(choice)
-                continue
-            keys = [k.strip() for k in data.get(f"group_by_key_{choice}", "").split(",") if k.strip()]
-            if not keys:
-                self.add_error(f"group_by_key_{choice}", "Type the key to group by, or untick this group-by.")
-            group_by.extend(f"{choice}.{k}" for k in keys)
+        group_by, missing = group_bys.from_form(
+            data.get("group_by", []), lambda prefix: data.get(group_bys.key_field(prefix), "")
+        )
+        for prefix in missing:
+            self.add_error(group_bys.key_field(prefix), "Type the key to group by, or untick this group-by.")
         data["group_by_keys"] = group_by
         self.tree_errors = filter_tree.validate(self.tree, base)
         if self.tree_errors:
@@ -130,14 +126,10 @@ class MetricForm(forms.Form):
     def body(self) -> dict:
         """The request body sent to Embrace (call after ``is_valid``)."""
         data = self.cleaned_data
-        return {
-            "name": data["name"],
-            "metric": data["metric"],
-            "group_by": data["group_by_keys"],
-            "filters": filter_tree.to_json(self.tree, self.base_metric),
-            "time_granularity": list(data["time_granularity"]),
-            "data_destination": list(data["data_destination"]),
-        }
+        return request_body(
+            data["name"], self.base_metric, data["group_by_keys"], self.tree, data["time_granularity"],
+            data["data_destination"],
+        )  # fmt: skip
 
     def add_upstream_error(self, error: upstream.UpstreamError, app_id: str) -> None:
         """Put a 400's message on the field it concerns; other failures become form-level errors."""
@@ -160,20 +152,29 @@ class MetricForm(forms.Form):
         )
 
 
+def request_body(
+    name: str, base: catalog.BaseMetric, group_by: list[str], tree: Group, granularities, destinations
+) -> dict:
+    """The body of a create request. Raises ``FilterError`` when the tree can't be sent."""
+    return {
+        "name": name,
+        "metric": base.metric,
+        "group_by": group_by,
+        "filters": filter_tree.to_json(tree, base),
+        "time_granularity": list(granularities),
+        "data_destination": list(destinations),
+    }
+
+
 def initial_for(source: upstream.CustomMetric, name: str) -> tuple[dict, Group]:
     """Initial form values and tree that reproduce ``source`` under a new name."""
-    groups = [g.partition(".")[0] if "." in g else g for g in source.group_by]
     initial: dict = {
         "name": name,
         "metric": source.metric,
-        "group_by": sorted(set(groups)),
+        **group_bys.to_form(source.group_by),
         "time_granularity": list(source.time_granularity),
         "data_destination": list(source.data_destination),
     }
-    for prefix in catalog.PROPERTY_GROUP_BYS:
-        keys = [g.partition(".")[2] for g in source.group_by if g.startswith(prefix + ".")]
-        if keys:
-            initial[f"group_by_key_{prefix}"] = ", ".join(keys)
     try:
         tree = filter_tree.from_json(source.filters or {})
     except filter_tree.FilterError:

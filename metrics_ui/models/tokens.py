@@ -2,7 +2,7 @@
 
 Only the Fernet ciphertext and a non-secret fingerprint (the last four characters, the saved-at
 time) are stored, so pages that list tokens never need to decrypt. Decryption happens in one place,
-``metrics_ui.access``, immediately before a request is sent.
+``metrics_ui.tokens.access``, immediately before a request is sent.
 """
 
 from django.conf import settings

@@ -1,4 +1,4 @@
-"""Bad input everywhere (issue 7 §5): hypothesis posts to every console form and builder action.
+"""Bad input everywhere: hypothesis posts to every console form and builder action.
 
 Each form gets ``FUZZ_EXAMPLES`` generated requests (default 2,000; a longer run is documented in the
 README: ``FUZZ_EXAMPLES=20000 bin/test tests/reliability/test_fuzz_forms.py``) made by a signed-in editor

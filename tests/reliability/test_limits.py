@@ -1,4 +1,4 @@
-"""Limits (issue 7 §7): request size caps, filter depth and size caps, and the per-user write rate limit.
+"""Limits: request size caps, filter depth and size caps, and the per-user write rate limit.
 
 Each limit answers with a message in plain words and keeps what the person entered; none is a 500.
 """
