@@ -1,4 +1,4 @@
-"""Benchmark: the filter-tree builder (issue 4's performance targets).
+"""Benchmark: the filter-tree builder against its performance targets.
 
     .venv/bin/python bench/builder.py [--runs 200] [--clicks 50] [--no-browser] [--no-npm]
 

@@ -13,7 +13,7 @@ What it does, all on loopback with a throwaway SQLite database (or PostgreSQL da
 3. Signs in to the console and times ``GET /apps/appID2/`` (the full list page: one upstream call,
    search/sort/paginate, 50 rows described in words) and the upstream's ``GET .../custom-metrics``
    with the bearer token, interleaved, ``--runs`` times each after a warm-up, over keep-alive
-   connections. Prints both medians and their ratio (issue 3's target: at most 1.2).
+   connections. Prints both medians and their ratio (the target: at most 1.2).
 4. Makes ``--views`` more page views and counts, in the sandbox's access log, the upstream requests
    they caused and the distinct client ports (= TCP connections the console opened) among them
    (target: at most one new connection per console worker per 100 page views).

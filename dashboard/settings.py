@@ -19,7 +19,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from metrics_ui import secret_strength
+from dashboard import secret_strength
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -82,9 +82,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "metrics_ui.ops.observability.RequestIdMiddleware",
+    "metrics_ui.observability.RequestIdMiddleware",
     # Outermost after the request id, so its one line per request sees every response, static included.
-    "metrics_ui.ops.observability.AccessLogMiddleware",
+    "metrics_ui.observability.AccessLogMiddleware",
     "metrics_ui.page_deadline.PageDeadlineMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -93,7 +93,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Outside the session-ending middleware below, so it sees who the person is after them.
-    "metrics_ui.private_pages.NoStoreForSignedInMiddleware",
+    "metrics_ui.ops.private_pages.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -192,7 +192,7 @@ SESSION_ENGINE = (
 SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=2 * 3600)
 SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=10 * 3600)
 SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
-# Not on every request: metrics_ui.sessions slides the idle expiry with at most one write a minute.
+# Not on every request: metrics_ui.accounts.sessions slides the idle expiry with at most one write a minute.
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -270,7 +270,7 @@ UPSTREAM_MAX_RESPONSE_BYTES = env.int("UPSTREAM_MAX_RESPONSE_BYTES", default=4 *
 UPSTREAM_BREAKER_FAILURES = env.int("UPSTREAM_BREAKER_FAILURES", default=5)
 UPSTREAM_BREAKER_RESET_SECONDS = env.int("UPSTREAM_BREAKER_RESET_SECONDS", default=30)
 
-# === Per-user write rate limit (issue 7; metrics_ui/ratelimit.py) ===
+# === Per-user write rate limit (metrics_ui/ops/ratelimit.py) ===
 # Creates, deletes and token changes per user, in django-ratelimit's notation ("30/m" = 30 a minute).
 # Counted in the cache, so shared by every instance when CACHE_URL is Redis. Empty turns the limit off.
 WRITE_RATE_LIMIT = env.str("WRITE_RATE_LIMIT", default="30/m")
@@ -309,8 +309,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "request_id": {"()": "metrics_ui.ops.observability.RequestIdFilter"},
-        "redact": {"()": "metrics_ui.ops.observability.RedactSecretsFilter"},
+        "request_id": {"()": "metrics_ui.observability.RequestIdFilter"},
+        "redact": {"()": "metrics_ui.observability.RedactSecretsFilter"},
     },
     "formatters": {
         "json": {
@@ -334,7 +334,7 @@ LOGGING = {
     },
 }
 
-# === Sign-in: OIDC, trusted proxy, sessions, break-glass (issue 5; owned by metrics_ui/sso.py) ===
+# === Sign-in: OIDC, trusted proxy, sessions, break-glass (metrics_ui/accounts/) ===
 # Every name below is read from the environment; docs/sso.md explains each.
 _MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 

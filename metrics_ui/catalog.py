@@ -2,12 +2,13 @@
 
 This is data, not behaviour. The sandbox serves it from its ``parameters`` endpoint, and the
 console falls back to it when the upstream's ``parameters`` endpoint fails. It follows the
-public Embrace documentation (``shared/upstream-api.md`` §5–§8); where that is silent the
+public Embrace documentation; where that is silent the
 choices are written down in docs/sandbox.md.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -392,4 +393,11 @@ def _strings(item: dict, key: str) -> tuple[str, ...]:
 
 # Custom metric names follow the Prometheus rule without colons (reserved for recording rules).
 NAME_PATTERN = r"[a-zA-Z_][a-zA-Z0-9_]*"
+NAME_RE = re.compile(NAME_PATTERN)
+
+
+def is_metric_name(name: object) -> bool:
+    return isinstance(name, str) and len(name) <= NAME_MAX_LENGTH and bool(NAME_RE.fullmatch(name))
+
+
 NAME_MAX_LENGTH = 128

@@ -59,7 +59,7 @@ from urllib3.util.retry import Retry
 from urllib3.util.timeout import Timeout
 
 from metrics_ui import bounded_json, catalog, page_deadline
-from metrics_ui.ops.observability import REQUEST_ID_HEADER, current_request_id, new_request_id
+from metrics_ui.observability import REQUEST_ID_HEADER, current_request_id, new_request_id
 
 logger = logging.getLogger("metrics_ui.upstream")
 
@@ -202,8 +202,14 @@ def _clock(moment: datetime) -> str:
 # --- Regions and validation ------------------------------------------------------------------------
 
 _APP_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_METRIC_NAME = re.compile(catalog.NAME_PATTERN)
-_TOKEN = re.compile(r"[\x21-\x7e]{1,512}")
+TOKEN_CHARACTERS = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: what a header can carry
+TOKEN_MAX_LENGTH = 512
+
+
+def is_token(token: object) -> bool:
+    return (
+        isinstance(token, str) and len(token) <= TOKEN_MAX_LENGTH and bool(TOKEN_CHARACTERS.fullmatch(token))
+    )
 
 
 def base_url(region: str) -> str:
@@ -226,7 +232,11 @@ def validate_app_id(app_id: str) -> str:
 
 
 def validate_metric_name(name: str) -> str:
-    if not isinstance(name, str) or len(name) > catalog.NAME_MAX_LENGTH or not _METRIC_NAME.fullmatch(name):
+    if (
+        not isinstance(name, str)
+        or len(name) > catalog.NAME_MAX_LENGTH
+        or not catalog.NAME_RE.fullmatch(name)
+    ):
         raise InvalidInput(
             "That isn't a valid metric name: it must start with a letter or “_” and use only letters, "
             f"digits and “_”, up to {catalog.NAME_MAX_LENGTH} characters."
@@ -683,7 +693,11 @@ class Client:
     def __init__(self, token: str, region: str = "sandbox") -> None:
         if region not in REGIONS:
             raise InvalidInput("That region isn't one Embrace offers. Choose default, US, EU or the sandbox.")
-        if not isinstance(token, str) or not _TOKEN.fullmatch(token):
+        if (
+            not isinstance(token, str)
+            or len(token) > TOKEN_MAX_LENGTH
+            or not TOKEN_CHARACTERS.fullmatch(token)
+        ):
             raise InvalidInput(
                 "That doesn't look like an Embrace token: it has spaces or unusual characters."
             )

@@ -20,7 +20,7 @@ urlpatterns = [
     path("apps/<str:app_id>/metrics/<str:name>/", metrics.metric_detail, name="metric_detail"),
     path("apps/<str:app_id>/metrics/<str:name>/delete/", metrics.metric_delete, name="metric_delete"),
     path("apps/<str:app_id>/metrics/<str:name>/copy/", create.metric_copy, name="metric_copy"),
-    # Sign-in refusals, break-glass, the audit trail and user admin (issue 5).
+    # Sign-in refusals, break-glass, the audit trail and user admin.
     path("no-access/", accounts.no_access, name="no_access"),
     path("breakglass/<str:uidb64>/<str:token>/", accounts.breakglass_login, name="breakglass_login"),
     path("audit/", audit_views.audit_log, name="audit_log"),
@@ -29,7 +29,7 @@ urlpatterns = [
     path("users/<int:pk>/deactivate/", user_views.user_deactivate, name="user_deactivate"),
     path("users/<int:pk>/reactivate/", user_views.user_reactivate, name="user_reactivate"),
     path("users/<int:pk>/end-sessions/", user_views.user_end_sessions, name="user_end_sessions"),
-    # For operators' machines: probes and Prometheus (no sign-in; see metrics_ui/views/ops.py).
+    # For operators' machines: probes and Prometheus (no sign-in; see metrics_ui/ops/views.py).
     path("healthz", ops.healthz, name="healthz"),
     path("readyz", ops.readyz, name="readyz"),
     path("metrics", ops.prometheus_metrics, name="prometheus_metrics"),

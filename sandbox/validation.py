@@ -11,7 +11,6 @@ Limits the documentation does not give are chosen here and listed in docs/sandbo
 from __future__ import annotations
 
 import json
-import re
 import unicodedata
 
 from metrics_ui import catalog
@@ -26,7 +25,6 @@ INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 
 GROUP_OPS = ("and", "or")
 TOP_LEVEL_FIELDS = ("name", "metric", "group_by", "filters", "time_granularity", "data_destination")
-_NAME_RE = re.compile(catalog.NAME_PATTERN)
 
 
 class Invalid(Exception):
@@ -118,7 +116,7 @@ def validate_name(name: object) -> str:
         raise Invalid(
             "name", f"must be at most {catalog.NAME_MAX_LENGTH} characters long (it has {len(name)})"
         )
-    if not _NAME_RE.fullmatch(name):
+    if not catalog.NAME_RE.fullmatch(name):
         raise Invalid(
             "name",
             f"{show(name)} is not a valid metric name: use only letters, digits and underscores, "

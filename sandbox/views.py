@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import re
 from collections.abc import Callable
 
 from django.core.exceptions import RequestDataTooBig
@@ -28,7 +27,6 @@ from sandbox.openapi import document as openapi_document
 logger = logging.getLogger(__name__)
 
 INTERNAL_ERROR = "we had an internal error, please try again later"
-_NAME_RE = re.compile(catalog.NAME_PATTERN)
 _ID_ATTEMPTS = 5
 
 
@@ -177,7 +175,7 @@ def _delete(app: App, name: str) -> HttpResponse:
         raise ApiError(400, "custom metric name can't be empty")
     missing = ApiError(404, f"metric {_clip(name)} doesn't exist")
     # A name that breaks the naming rule cannot have been stored; don't send it to the database.
-    if len(name) > catalog.NAME_MAX_LENGTH or not _NAME_RE.fullmatch(name):
+    if len(name) > catalog.NAME_MAX_LENGTH or not catalog.NAME_RE.fullmatch(name):
         raise missing
     deleted, _ = CustomMetric.objects.filter(app=app, name=name).delete()
     if not deleted:

@@ -69,7 +69,7 @@ def _a_cache_of_its_own():
 
 @pytest.fixture(autouse=True)
 def _fresh_write_limits():
-    """Every test starts with no writes counted against the per-user rate limit (issue 7): user ids repeat
+    """Every test starts with no writes counted against the per-user rate limit: user ids repeat
     across tests (rolled-back rows), and the counters live in the cache, which outlives a test."""
     from django.core.cache import cache
 

@@ -4,7 +4,7 @@ The proxy authenticates the person and passes their e-mail (``PROXY_AUTH_USER_HE
 (``PROXY_AUTH_GROUPS_HEADER``) in request headers. Anyone can send such headers, so they count only
 when the connection comes from one of ``PROXY_AUTH_TRUSTED_PROXIES`` (the same allowlist Grafana's
 auth proxy calls ``whitelist``); from anywhere else, and when empty, they are ignored and logged.
-Roles are mapped from the groups exactly as for OIDC (``metrics_ui.sso.gatekeep``), on every
+Roles are mapped from the groups exactly as for OIDC (``metrics_ui.accounts.identity.gatekeep``), on every
 request, since the proxy vouches for every request.
 
 Two things this module cannot do, and the deployment must (see docs/operations.md):
@@ -26,11 +26,10 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
-from metrics_ui.accounts.oidc import Refused, gatekeep, groups_from, refused_response, sync_user
+from metrics_ui.accounts.identity import Refused, gatekeep, groups_from, refused_response, sync_user
 from metrics_ui.accounts.sessions import is_exempt
 from metrics_ui.audit import trail as audit
-from metrics_ui.trusted_proxies import address as _address
-from metrics_ui.trusted_proxies import is_trusted_proxy, trusted_networks
+from metrics_ui.network import is_trusted_proxy
 
 security_log = logging.getLogger("metrics_ui.security")
 
@@ -38,23 +37,6 @@ PROXY_BACKEND = "metrics_ui.accounts.proxy.ProxyHeaderBackend"
 # One audit record per refused identity and reason in this window: the proxy repeats the
 # headers on every request, and the trail should not fill with the same refusal.
 _REFUSAL_AUDIT_SECONDS = 300
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The person's address: ``REMOTE_ADDR``, or behind a trusted proxy the nearest untrusted hop
-    of ``X-Forwarded-For`` (read right to left, so a client cannot choose it)."""
-    remote = _address(request.META.get("REMOTE_ADDR", ""))
-    if remote is None:
-        return None
-    networks = trusted_networks()
-    if networks and any(remote in network for network in networks):
-        for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
-            address = _address(hop)
-            if address is None:
-                break
-            if not any(address in network for network in networks):
-                return str(address)
-    return str(remote)
 
 
 def meta_key(header: str) -> str:

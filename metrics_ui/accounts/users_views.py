@@ -25,7 +25,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(users, PAGE_SIZE).get_page(request.GET.get("page"))
     fragment = request.htmx and not request.htmx.boosted
     template = "users/list.html#user-table" if fragment else "users/list.html"
-    return render(request, template, {"users": page.object_list, "page": page, "q": search})
+    return render(request, template, {"users": page.object_list, "page": page, "page_obj": page, "q": search})
 
 
 @require_POST
@@ -39,11 +39,8 @@ def user_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("user_list")
     user.is_active = False
     user.save(update_fields=["is_active"])
-    ended = end_sessions(user)
-    detail = f"{user.get_username()}: {ended} session(s) ended"
-    audit.record(request, "user.deactivate", outcome="success", detail=detail)
-    name = user.email or user.get_username()
-    messages.success(request, f"{name} is deactivated and signed out everywhere.")
+    _sign_out_everywhere(request, user, "user.deactivate")
+    messages.success(request, f"{_name(user)} is deactivated and signed out everywhere.")
     return redirect("user_list")
 
 
@@ -55,7 +52,7 @@ def user_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
     user.is_active = True
     user.save(update_fields=["is_active"])
     audit.record(request, "user.reactivate", outcome="success", detail=user.get_username())
-    messages.success(request, f"{user.email or user.get_username()} may sign in again.")
+    messages.success(request, f"{_name(user)} may sign in again.")
     return redirect("user_list")
 
 
@@ -64,10 +61,17 @@ def user_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
 def user_end_sessions(request: HttpRequest, pk: int) -> HttpResponse:
     """Signs the person out everywhere; they can sign in again (and the IdP's groups apply anew)."""
     user = get_object_or_404(get_user_model(), pk=pk)
-    ended = end_sessions(user)
-    detail = f"{user.get_username()}: {ended} session(s) ended"
-    audit.record(request, "user.end_sessions", outcome="success", detail=detail)
-    messages.success(request, f"{user.email or user.get_username()} is signed out everywhere.")
+    _sign_out_everywhere(request, user, "user.end_sessions")
+    messages.success(request, f"{_name(user)} is signed out everywhere.")
     if user.pk == request.user.pk:
         return redirect("login")
     return redirect("user_list")
+
+
+def _name(user) -> str:
+    return user.email or user.get_username()
+
+
+def _sign_out_everywhere(request: HttpRequest, user, action: str) -> None:
+    detail = f"{user.get_username()}: {end_sessions(user)} session(s) ended"
+    audit.record(request, action, outcome="success", detail=detail)

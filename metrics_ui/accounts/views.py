@@ -1,4 +1,4 @@
-"""Signing in and out: single sign-on (``metrics_ui.sso``) everywhere, the demo user's password form
+"""Signing in and out: single sign-on (``metrics_ui.accounts.oidc``) everywhere, the demo user's password form
 in development only, break-glass links when enabled, and the 403 handler that audits refusals.
 
 Django's ``LoginView`` only follows a ``next`` that passes ``url_has_allowed_host_and_scheme``
@@ -17,8 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.defaults import permission_denied
 from django_htmx.http import HttpResponseClientRedirect
 
-from metrics_ui import signin_limit
-from metrics_ui.accounts import breakglass
+from metrics_ui.accounts import breakglass, signin_limit
 from metrics_ui.accounts import oidc as sso
 from metrics_ui.audit import trail as audit
 from metrics_ui.ops import ratelimit
@@ -55,7 +54,7 @@ def _sign_in_refused(request: HttpRequest, demo: dict) -> HttpResponse:
     return ratelimit.refused(request, render(request, "accounts/login.html", context))
 
 
-# --- Single sign-on, the no-access page, sign-out, break-glass and 403s (issue 5) ---------------
+# --- Single sign-on, the no-access page, sign-out, break-glass and 403s -------------------------
 
 
 @require_GET

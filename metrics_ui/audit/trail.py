@@ -3,8 +3,8 @@ refused sign-in and access refusal.
 
 ``record`` is the one entry point. Views call it for every create/delete attempt and token change;
 sign-in and sign-out are recorded here from Django's auth signals (whatever the sign-in path), and
-refusals by ``metrics_ui.sso``, ``metrics_ui.proxy_auth`` and the 403 handler. An audit failure is
-logged and never breaks the person's action.
+refusals by ``metrics_ui.accounts.oidc``, ``metrics_ui.accounts.proxy`` and the 403 handler. An
+audit failure is logged and never breaks the person's action.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from metrics_ui.models import AuditRecord
-from metrics_ui.ops.observability import current_request_id
+from metrics_ui.network import client_ip
+from metrics_ui.observability import current_request_id
 
 logger = logging.getLogger("metrics_ui.audit")  # the name operators filter on
 
@@ -151,8 +152,6 @@ def _request_id(request: HttpRequest | None) -> str:
 def _source_ip(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
-    from metrics_ui.accounts.proxy import client_ip
-
     return client_ip(request)
 
 

@@ -38,6 +38,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
+        "page_obj": page,  # the name the shared pagination partial takes
         "query": query.urlencode(),
         "sees_everyone": request.user.is_console_admin,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 
 from django.contrib import messages
@@ -9,15 +10,23 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
-from django_htmx.http import HttpResponseClientRedirect, reswap
+from django_htmx.http import reswap
 
-from metrics_ui import catalog, echo, filter_tree, outcome_words, upstream, writes
+from metrics_ui import catalog, filter_tree, navigation, upstream
 from metrics_ui.accounts.permissions import editor_required
 from metrics_ui.audit import trail as audit
-from metrics_ui.metrics import builder as metric_form
+from metrics_ui.metrics import budget
 from metrics_ui.metrics import writes as create_guard
+from metrics_ui.metrics.builder import TREE_ACTIONS, Builder
+from metrics_ui.metrics.builder_rows import BuilderRows
+from metrics_ui.metrics.copy_plan import CopyPlan
+from metrics_ui.metrics.echo import metric_name as plausible_name
+from metrics_ui.metrics.form import MetricForm, initial_for, name_problem, next_free_name
+from metrics_ui.metrics.history import History
+from metrics_ui.metrics.parameters import base_metrics
+from metrics_ui.metrics.wording import failed_create, outcome_words
+from metrics_ui.observability import current_request_id
 from metrics_ui.ops import errors, ratelimit
-from metrics_ui.ops.observability import current_request_id
 from metrics_ui.tokens import access
 
 
@@ -31,32 +40,24 @@ def metric_create(request: HttpRequest, app_id: str) -> HttpResponse:
         return render(request, "metrics/create.html", {"app_id": app_id, "problem": problem})
     if request.method == "GET" and "check_name" in request.GET:
         return _name_check(request, client, app_id)
-    metrics, from_catalog = metric_form.base_metrics(client, app_id)
+    metrics, from_catalog = base_metrics(client, app_id)
     page = partial(_page, request, app_id, region=client.region, from_catalog=from_catalog)
     if request.method == "GET":
         form, builder, source = _prefilled(request, client, app_id, metrics)
         return page(form, builder, source=source)
-
+    builder = Builder.from_data(request.POST, metrics.get(request.POST.get("metric", "")))
+    form = MetricForm(builder.step(request.POST, metrics), metrics=metrics, tree=builder.tree)
     action = request.POST.get("action", "create")
-    data = request.POST
-    builder = metric_form.Builder.from_data(data, metrics.get(data.get("metric", "")))
-    if data.get("built_for", "") != data.get("metric", ""):
-        builder.drop_inapplicable()
     if action != "create":
-        builder.apply(action, data)
-        if builder.imported:
-            data = metric_form.merge_import(data, builder.imported)
-            builder.metric = metrics.get(data.get("metric", ""))
-            builder.drop_inapplicable()
-        form = metric_form.MetricForm(data, metrics=metrics, tree=builder.tree)
-        fragment = request.htmx and action.partition(":")[0] in metric_form.TREE_ACTIONS
-        return page(form, builder, fragment=fragment)
+        return page(form, builder, fragment=request.htmx and action.partition(":")[0] in TREE_ACTIONS)
+    return _submit(request, client, app_id, form, builder, page)
 
-    form = metric_form.MetricForm(data, metrics=metrics, tree=builder.tree)
+
+def _submit(request: HttpRequest, client: upstream.Client, app_id: str, form, builder, page) -> HttpResponse:
     if builder.notices or not form.is_valid():
         # Conditions dropped by a base-metric change are never sent unseen: the person checks first.
         return page(form, builder, submitted=True)
-    reservation = writes.reserve(request)
+    reservation = budget.reserve(request)
     if not reservation.granted:  # the per-user write limit, input kept
         form.add_error(None, ratelimit.MESSAGE)
         return ratelimit.refused(request, page(form, builder, submitted=True))
@@ -67,7 +68,7 @@ def metric_create(request: HttpRequest, app_id: str) -> HttpResponse:
 
 
 def _create(
-    request: HttpRequest, reservation: writes.Reservation, client: upstream.Client, app_id: str, body: dict
+    request: HttpRequest, reservation: budget.Reservation, client: upstream.Client, app_id: str, body: dict
 ) -> create_guard.Outcome:
     outcome = reservation.create(client, app_id, body)
     audit.record(
@@ -83,14 +84,14 @@ def _create(
 
 
 def _created(request: HttpRequest, app_id: str, outcome: create_guard.Outcome) -> HttpResponse:
-    messages.success(request, metric_form.outcome_words(outcome, app_id))
+    messages.success(request, outcome_words(outcome, app_id))
     replaces = request.POST.get("replaces", "")
     if replaces and replaces != outcome.metric.name:
         # A replacement: offer to delete the old metric right here (the API has no edit).
         context = {"app_id": app_id, "created": outcome.metric, "replaces": replaces}
         return render(request, "metrics/create.html", context)
     url = reverse("metric_detail", args=[app_id, outcome.metric.name])
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    return navigation.go_to(request, url)
 
 
 NO_SUCH_SOURCE = "The link named a metric that isn't in {app_id}, so this form starts empty."
@@ -98,7 +99,6 @@ NO_SUCH_SOURCE = "The link named a metric that isn't in {app_id}, so this form s
 
 def _prefilled(request: HttpRequest, client: upstream.Client, app_id: str, metrics: dict):
     """The empty form, or one prefilled from ``?copy_of=`` / ``?replace=`` (the detail page's actions)."""
-    source_name = request.GET.get("copy_of") or request.GET.get("replace") or ""
     # Most metrics people make count sessions; starting there shows the builder at once.
     first = "sessions_total" if "sessions_total" in metrics else next(iter(metrics), "")
     initial = {
@@ -106,36 +106,51 @@ def _prefilled(request: HttpRequest, client: upstream.Client, app_id: str, metri
         "time_granularity": [catalog.DEFAULT_GRANULARITY],
         "data_destination": [catalog.DEFAULT_DESTINATION],
     }
-    tree, source = filter_tree.EMPTY, None
-    shown = echo.metric_name(source_name)  # only a real metric name from the link is repeated
-    if source_name and shown is None:
+    tree, source = filter_tree.EMPTY, _source(request, client, app_id)
+    if source is not None:
+        initial, tree = initial_for(source.metric, source.name)
+    form = MetricForm(initial=initial, metrics=metrics, tree=tree)
+    builder = Builder(tree, form.base_metric, History())
+    return form, builder, source.metric if source is not None and "replace" in request.GET else None
+
+
+@dataclass(frozen=True)
+class _Source:
+    metric: upstream.CustomMetric
+    name: str  # the name the new metric starts with
+
+
+def _source(request: HttpRequest, client: upstream.Client, app_id: str) -> _Source | None:
+    """The metric to copy or replace, and a free name for the new one; warns when it can't be had."""
+    source_name = request.GET.get("copy_of") or request.GET.get("replace") or ""
+    if not source_name:
+        return None
+    if plausible_name(source_name) is None:  # only a real metric name from the link is repeated
         messages.warning(request, NO_SUCH_SOURCE.format(app_id=app_id))
-    elif source_name:
-        try:
-            found = client.list_metrics(app_id)
-        except upstream.UpstreamError as error:
-            messages.warning(request, f"We couldn't load {shown} to copy it: {error.message}")
-            found = ()
-        source = next((m for m in found if m.name == source_name), None)
-        if source is None and found:
-            messages.warning(request, f"There is no metric named {shown} in {app_id} to copy.")
-        if source is not None:
-            taken = {m.name for m in found}
-            if "replace" in request.GET:
-                name = metric_form.next_free_name(source.name, taken)
-            elif f"{source.name}_copy" in taken:
-                name = metric_form.next_free_name(f"{source.name}_copy", taken)
-            else:
-                name = f"{source.name}_copy"
-            initial, tree = metric_form.initial_for(source, name)
-    form = metric_form.MetricForm(initial=initial, metrics=metrics, tree=tree)
-    builder = metric_form.Builder(tree, form.base_metric, metric_form.History())
-    return form, builder, source if "replace" in request.GET else None
+        return None
+    try:
+        found = client.list_metrics(app_id)
+    except upstream.UpstreamError as error:
+        messages.warning(request, f"We couldn't load {source_name} to copy it: {error.message}")
+        found = ()
+    source = next((m for m in found if m.name == source_name), None)
+    if source is None:
+        if found:
+            messages.warning(request, f"There is no metric named {source_name} in {app_id} to copy.")
+        return None
+    taken = {m.name for m in found}
+    if "replace" in request.GET:
+        name = next_free_name(source.name, taken)
+    elif f"{source.name}_copy" in taken:
+        name = next_free_name(f"{source.name}_copy", taken)
+    else:
+        name = f"{source.name}_copy"
+    return _Source(source, name)
 
 
 def _name_check(request: HttpRequest, client: upstream.Client, app_id: str) -> HttpResponse:
     name = request.GET.get("name", "").strip()
-    problem = metric_form.name_problem(name)
+    problem = name_problem(name)
     state = "bad" if problem else "ok"
     if not problem:
         try:
@@ -160,23 +175,24 @@ def _page(
     source=None,
     submitted=False,
 ):
-    view = metric_form.BuilderView(form, builder, app_id, region=region, submitted=submitted)
+    rows = BuilderRows(form, builder, app_id, region=region, submitted=submitted)
+    if outcome is not None:
+        rows.apply_outcome(outcome)
     context = {
         "app_id": app_id,
         "form": form,
-        "b": view,
+        "b": rows,
         "from_catalog": from_catalog,
         "outcome": outcome,
         "replaces": source.name if source else request.POST.get("replaces", ""),
         "reference": current_request_id.get(""),
         "json_import": request.POST.get("json_import", ""),
+        "partial_response": fragment,
+        "json_open": "1" if request.POST.get("json_open") else "",
     }
     if outcome is not None:
-        view.apply_outcome(outcome)
-        context["outcome_words"] = outcome_words.failed_create(outcome, app_id)
-    context["partial_response"] = fragment
-    context["json_open"] = "1" if request.POST.get("json_open") else ""
-    if fragment and view.incremental:
+        context["outcome_words"] = failed_create(outcome, app_id)
+    if fragment and rows.incremental:
         # Only the new row, the status line and (if shown) the JSON: a few KB whatever the tree's size.
         return reswap(render(request, "metrics/create.html#add-condition", context), "none")
     template = "metrics/create.html#filter-tree" if fragment else "metrics/create.html"
@@ -189,7 +205,7 @@ COPY_STAGES = ("check", "confirm")
 @require_http_methods(["GET", "POST"])
 @editor_required
 def metric_copy(request: HttpRequest, app_id: str, name: str) -> HttpResponse:
-    if echo.metric_name(name) is None:  # no metric has it; and the page would repeat the link's text
+    if plausible_name(name) is None:  # no metric has it; and the page would repeat the link's text
         raise Http404
     try:
         source = access.client_for(request.user, app_id).find_metric(app_id, name)
@@ -201,15 +217,20 @@ def metric_copy(request: HttpRequest, app_id: str, name: str) -> HttpResponse:
     targets = [a for a in access.user_apps(request.user) if a.app_id != app_id]
     chosen = [a for a in targets if a.app_id in request.POST.getlist("apps")]
     stage = request.POST.get("stage", "")
-    plan = metric_form.CopyPlan(request.user, source, chosen) if chosen and stage in COPY_STAGES else None
+    plan = CopyPlan(request.user, source, chosen) if chosen and stage in COPY_STAGES else None
     if plan is not None and stage == "confirm":
-        # One write per app, all reserved before the first is sent: a copy never stops halfway on the limit.
-        reservation = writes.reserve(request, len(plan.will_create))
-        if reservation.granted:
-            plan.run(lambda body, row: _create(request, reservation, row.client, row.app_id, body))
-        else:
-            messages.error(request, writes.copy_refused(reservation.left))
-            stage = "check"  # the plan is shown again, with its confirm button and the apps kept
+        stage = _copy(request, plan)
     context = {"app_id": app_id, "name": name, "source": source, "targets": targets, "plan": plan,
                "chosen": [a.app_id for a in chosen], "stage": stage if plan else ""}  # fmt: skip
     return render(request, "metrics/copy.html", context)
+
+
+def _copy(request: HttpRequest, plan: CopyPlan) -> str:
+    """Send the plan's creates, or none of them; the stage the page shows next."""
+    # One write per app, all reserved before the first is sent: a copy never stops halfway on the limit.
+    reservation = budget.reserve(request, len(plan.will_create))
+    if not reservation.granted:
+        messages.error(request, budget.copy_refused(reservation.left))
+        return "check"  # the plan is shown again, with its confirm button and the apps kept
+    plan.run(lambda body, row: _create(request, reservation, row.client, row.app_id, body))
+    return "confirm"

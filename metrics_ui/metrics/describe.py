@@ -2,10 +2,10 @@
 
 Everything a person reads about a stored metric comes from here: the base metric's name for
 people, the filters as a sentence, group-bys, granularities and destinations in words, the series
-names the metric produces in Embrace's Metrics API with a ready PromQL query, and "copy as curl"
-commands for the Custom Metrics API with the token left as a placeholder.
+names the metric produces in Embrace's Metrics API with a ready PromQL query ("copy as curl" is
+``metrics.curl``).
 
-Series naming follows ``shared/upstream-api.md`` §9: ``<granularity>_<name>``, labelled with
+Series are named ``<granularity>_<name>``, labelled with
 ``app_id`` and the group-bys; a property group-by (``session_property.city``) becomes a label named
 after its bare key (``city``).
 """
@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from metrics_ui import catalog, filter_tree
 
 if TYPE_CHECKING:
     from metrics_ui.upstream import CustomMetric
 
-CURL_TOKEN_PLACEHOLDER = "$EMBRACE_TOKEN"
 NO_FILTERS = "No filters: everything is counted."
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
@@ -148,25 +145,4 @@ def describe(metric: CustomMetric) -> Description:
             indent=2,
             ensure_ascii=False,
         ),
-    )
-
-
-def _metrics_url(base_url: str, app_id: str) -> str:
-    return f"{base_url.rstrip('/')}/api/v1/app/{quote(app_id, safe='')}/custom-metrics"
-
-
-def curl_list(base_url: str, app_id: str) -> str:
-    """``curl`` for listing the app's metrics; the token stays ``$EMBRACE_TOKEN`` for the shell."""
-    return (
-        f"curl --fail-with-body {shlex.quote(_metrics_url(base_url, app_id))} \\\n"
-        f'  --header "Authorization: Bearer {CURL_TOKEN_PLACEHOLDER}"'
-    )
-
-
-def curl_delete(base_url: str, app_id: str, name: str) -> str:
-    """``curl`` for deleting the metric; the token stays ``$EMBRACE_TOKEN`` for the shell."""
-    url = f"{_metrics_url(base_url, app_id)}/{quote(name, safe='')}"
-    return (
-        f"curl --fail-with-body --request DELETE {shlex.quote(url)} \\\n"
-        f'  --header "Authorization: Bearer {CURL_TOKEN_PLACEHOLDER}"'
     )

@@ -2,19 +2,18 @@
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
 
-from metrics_ui import echo, upstream, writes
+from metrics_ui import navigation, upstream
 from metrics_ui.accounts.permissions import editor_required, viewer_required
 from metrics_ui.audit import trail as audit
-from metrics_ui.metrics import describe, listing
+from metrics_ui.metrics import budget, curl, describe, echo, listing, writes
+from metrics_ui.metrics.delete_form import DeleteConfirmForm
 from metrics_ui.ops import errors, ratelimit
 from metrics_ui.tokens import access
-from metrics_ui.tokens.forms import DeleteConfirmForm
 
 
 @require_GET
@@ -57,6 +56,7 @@ def metric_list(request: HttpRequest, app_id: str) -> HttpResponse:
         context["problem"] = errors.problem(request, error, request.get_full_path())
     else:
         context["listing"] = listing.build(metrics, query)
+        context["page_obj"] = context["listing"].page  # the name the shared pagination partial takes
         # One reverse per page rather than one per row: each costs tens of microseconds.
         context["metric_url_prefix"] = reverse("metric_detail", args=[app_id, "_"]).removesuffix("_/")
     fragment = _fragment(request, "metric-table")
@@ -80,8 +80,8 @@ def metric_detail(request: HttpRequest, app_id: str, name: str) -> HttpResponse:
     base_url = upstream.base_url(_region(request.user, app_id))
     context |= {
         "metric": describe.describe(metric),
-        "curl_list": describe.curl_list(base_url, app_id),
-        "curl_delete": describe.curl_delete(base_url, app_id, name),
+        "curl_list": curl.list_metrics(base_url, app_id),
+        "curl_delete": curl.delete_metric(base_url, app_id, name),
     }
     return render(request, "metrics/detail.html", context)
 
@@ -99,64 +99,47 @@ def _region(user, app_id: str) -> str:
 def metric_delete(request: HttpRequest, app_id: str, name: str) -> HttpResponse:
     """GET asks for the typed confirmation (a dialog for htmx, a page without JavaScript); POST deletes."""
     _region(request.user, app_id)  # Http404 for an app none of the user's tokens manages
-    if not _plausible_name(name):
+    if echo.metric_name(name) is None:
         raise Http404
     form = DeleteConfirmForm(request.POST or None, metric_name=name)
     context = {"app_id": app_id, "name": name, "form": form}
     dialog = _fragment(request, "delete-dialog")
     template = "metrics/delete.html#delete-dialog" if dialog else "metrics/delete.html"
-    reservation = writes.reserve(request) if request.method == "POST" and form.is_valid() else None
-    if reservation is not None and not reservation.granted:
-        context["problem"] = errors.Problem(ratelimit.MESSAGE, "", "", getattr(request, "request_id", ""))
-        return ratelimit.refused(request, render(request, template, context))
-    if reservation is not None:
-        try:
-            client = access.client_for(request.user, app_id)
-            reservation.delete(client, app_id, name)
-        except upstream.NotFound as error:
-            _audit_delete(request, app_id, name, error.status, "already_deleted")
-            return _back_to_list(request, app_id, messages.INFO, ALREADY_DELETED.format(name=name))
-        except (access.TokenUnreadable, upstream.UpstreamError) as error:
-            if getattr(error, "may_have_reached", False):
-                # The delete may have been carried out with its answer lost: look before saying anything.
-                gone = _confirmed_gone(client, app_id, name)
-                if gone:
-                    _audit_delete(request, app_id, name, None, "deleted_after_check")
-                    deleted = DELETED.format(name=name, app_id=app_id)
-                    return _back_to_list(request, app_id, messages.SUCCESS, deleted)
-                if gone is None:
-                    error = upstream.Unavailable(UNCONFIRMED)
-                    context["maybe_deleted"] = True
-            _audit_delete(request, app_id, name, getattr(error, "status", None), "failed")
-            context["problem"] = errors.problem(request, error)  # the form, name kept, is the retry
-        else:
-            _audit_delete(request, app_id, name, 204, "deleted")
-            return _back_to_list(request, app_id, messages.SUCCESS, DELETED.format(name=name, app_id=app_id))
+    if request.method == "POST" and form.is_valid():
+        reservation = budget.reserve(request)
+        if not reservation.granted:
+            context["problem"] = errors.Problem(ratelimit.MESSAGE, "", "", getattr(request, "request_id", ""))
+            return ratelimit.refused(request, render(request, template, context))
+        return _delete(request, reservation, app_id, name, template, context)
     return render(request, template, context)
 
 
 DELETED = "Deleted “{name}” from {app_id}. Its series get no new points and forwarding has stopped."
 ALREADY_DELETED = "“{name}” was already deleted, so there was nothing to do."
-UNCONFIRMED = (
-    "Embrace didn't confirm the delete, and we couldn't check afterwards. It may already be deleted: "
-    "open the list to check before trying again."
-)
 
 
-def _confirmed_gone(client: upstream.Client, app_id: str, name: str) -> bool | None:
-    """True when the metric is no longer listed, False when it still is, None when we can't tell."""
+def _delete(
+    request: HttpRequest,
+    reservation: budget.Reservation,
+    app_id: str,
+    name: str,
+    template: str,
+    context: dict,
+) -> HttpResponse:
+    """Delete, audit, and go back to the list; on failure the form (name kept) is the retry."""
     try:
-        return client.find_metric(app_id, name) is None
-    except upstream.UpstreamError:
-        return None
-
-
-def _plausible_name(name: str) -> bool:
-    try:
-        upstream.validate_metric_name(name)
-    except upstream.InvalidInput:
-        return False
-    return True
+        deletion = reservation.delete(access.client_for(request.user, app_id), app_id, name)
+    except (access.TokenUnreadable, upstream.UpstreamError) as error:  # no client to ask
+        deletion = writes.Deletion(writes.DELETE_FAILED, getattr(error, "status", None), error)
+    _audit_delete(request, app_id, name, deletion.upstream_status, deletion.kind)
+    if deletion.kind == writes.ALREADY_DELETED:
+        return _back_to_list(request, app_id, messages.INFO, ALREADY_DELETED.format(name=name))
+    if deletion.gone:
+        return _back_to_list(request, app_id, messages.SUCCESS, DELETED.format(name=name, app_id=app_id))
+    if deletion.unconfirmed:
+        context["maybe_deleted"] = True
+    context["problem"] = errors.problem(request, deletion.error)
+    return render(request, template, context)
 
 
 def _audit_delete(request: HttpRequest, app_id: str, name: str, status: int | None, outcome: str) -> None:
@@ -168,5 +151,4 @@ def _audit_delete(request: HttpRequest, app_id: str, name: str, status: int | No
 def _back_to_list(request: HttpRequest, app_id: str, level: int, message: str) -> HttpResponse:
     messages.add_message(request, level, message)
     list_url = reverse("metric_list", args=[app_id])
-    # htmx follows a 302 inside the dialog; HX-Redirect makes the whole browser go to the list.
-    return HttpResponseClientRedirect(list_url) if request.htmx else redirect(list_url)
+    return navigation.go_to(request, list_url)

@@ -1,4 +1,4 @@
-"""Create a metric exactly once, and say truthfully what happened.
+"""Create a metric exactly once, delete one, and say truthfully what happened.
 
 The Custom Metrics API has no idempotency key, and a create is never retried, so three situations
 need the same answer: a 409, a create that timed out (it may have reached Embrace), and a second
@@ -8,6 +8,9 @@ compares definitions: the same definition means the user's intent is already sat
 Two submissions of the same name by the same user in the same app are serialised with a short lock
 in Django's cache (``cache.add`` is atomic in Redis and in the local-memory cache), so only one of
 them talks to Embrace; the other waits for it and then reconciles.
+
+A delete whose answer was lost (it may have reached Embrace) is reconciled the same way: the
+console looks the metric up before saying anything.
 """
 
 from __future__ import annotations
@@ -112,3 +115,56 @@ def reconcile(
     if existing.same_definition(body):
         return Outcome(EXISTED, metric=existing, error=error, via=via, upstream_status=status)
     return Outcome(CONFLICT, metric=existing, error=error, via=via, upstream_status=status)
+
+
+# --- delete -------------------------------------------------------------------------------------
+
+# Delete outcomes, in the audit trail's words.
+DELETED = "deleted"
+ALREADY_DELETED = "already_deleted"
+DELETED_AFTER_CHECK = "deleted_after_check"
+DELETE_FAILED = "failed"
+DELETE_UNCONFIRMED = (
+    "Embrace didn't confirm the delete, and we couldn't check afterwards. It may already be deleted: "
+    "open the list to check before trying again."
+)
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """What happened to one delete."""
+
+    kind: str
+    upstream_status: int | None = None
+    error: Exception | None = None
+    unconfirmed: bool = False  # it may have been deleted, and we couldn't look
+
+    @property
+    def gone(self) -> bool:
+        return self.kind != DELETE_FAILED
+
+
+def delete_once(client: upstream.Client, app_id: str, name: str) -> Deletion:
+    """Delete ``name`` from ``app_id``; a lost answer is checked by looking the metric up."""
+    try:
+        client.delete_metric(app_id, name)
+    except upstream.NotFound as error:
+        return Deletion(ALREADY_DELETED, error.status)
+    except upstream.UpstreamError as error:
+        if getattr(error, "may_have_reached", False):
+            gone = _confirmed_gone(client, app_id, name)
+            if gone:
+                return Deletion(DELETED_AFTER_CHECK)
+            if gone is None:
+                unconfirmed = upstream.Unavailable(DELETE_UNCONFIRMED)
+                return Deletion(DELETE_FAILED, getattr(unconfirmed, "status", None), unconfirmed, True)
+        return Deletion(DELETE_FAILED, getattr(error, "status", None), error)
+    return Deletion(DELETED, 204)
+
+
+def _confirmed_gone(client: upstream.Client, app_id: str, name: str) -> bool | None:
+    """True when the metric is no longer listed, False when it still is, None when we can't tell."""
+    try:
+        return client.find_metric(app_id, name) is None
+    except upstream.UpstreamError:
+        return None

@@ -2,7 +2,7 @@
 
 Only the Fernet ciphertext and a non-secret fingerprint (the last four characters, the saved-at
 time) are stored, so pages that list tokens never need to decrypt. Decryption happens in one place,
-``metrics_ui.access``, immediately before a request is sent.
+``metrics_ui.tokens.access``, immediately before a request is sent.
 """
 
 from django.conf import settings
@@ -10,15 +10,13 @@ from django.db import models
 from django.views.decorators.debug import sensitive_variables
 
 from metrics_ui.tokens import encryption
+from metrics_ui.upstream import REGIONS
 
 MASK = "••••"
 
 
 def region_choices() -> list[tuple[str, str]]:
-    # Imported lazily: the upstream module is the one source of region names, and this keeps the
-    # models importable without pulling in the HTTP client.
-    from metrics_ui.upstream import REGIONS
-
+    # The upstream client holds the one list of regions.
     return list(REGIONS.items())
 
 

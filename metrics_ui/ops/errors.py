@@ -51,7 +51,7 @@ def server_error(request: HttpRequest) -> HttpResponseServerError:
     return HttpResponseServerError(html)
 
 
-# --- Requests the console refuses before any view runs (issue 7: size caps) ---------------------------
+# --- Requests the console refuses before any view runs (size caps) ---------------------------------
 # Django turns an oversized body (DATA_UPLOAD_MAX_MEMORY_SIZE), too many fields
 # (DATA_UPLOAD_MAX_NUMBER_FIELDS) or a malformed request into a SuspiciousOperation and calls handler400.
 # Its default page is a bare "Bad Request (400)"; this one says what happened in plain words, gives the

@@ -8,9 +8,9 @@ counts on its own.
 
 Builder actions, name checks and page views never write upstream and are never limited.
 
-Metric writes reach Embrace only through ``metrics_ui.writes``, which reserves them with :func:`take` (a
-copy into N apps takes N at once, or none). Token changes call :func:`write_limited`. Both happen after
-the form is valid, and a refusal is answered with
+Metric writes reach Embrace only through ``metrics_ui.metrics.budget``, which reserves them with
+:func:`take` (a copy into N apps takes N at once, or none). Token changes call :func:`write_limited`.
+Both happen after the form is valid, and a refusal is answered with
 :func:`refused`: the same page, bound to everything the person typed, carrying :data:`MESSAGE`. A plain
 request gets HTTP 429 with ``Retry-After``; an htmx request gets 200, because htmx 2 does not swap 4xx
 bodies and the message must reach the page.

@@ -6,7 +6,6 @@ unless a bearer token or a network allowlist opens it.
 """
 
 import hmac
-import ipaddress
 import logging
 import os
 
@@ -18,9 +17,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
+from metrics_ui import network
+
 logger = logging.getLogger("metrics_ui.views.ops")  # the name operators filter on
 
-_LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+_LOOPBACK = ("127.0.0.0/8", "::1/128")
 
 
 @require_safe
@@ -92,7 +93,7 @@ def _scraper_allowed(request: HttpRequest) -> bool:
     ``REMOTE_ADDR``, never a forwarded header, which any client could forge.
     """
     token = settings.METRICS_BEARER_TOKEN
-    networks = [ipaddress.ip_network(n, strict=False) for n in settings.METRICS_ALLOWED_NETWORKS]
+    networks = settings.METRICS_ALLOWED_NETWORKS
     if token:
         scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode()):
@@ -100,9 +101,5 @@ def _scraper_allowed(request: HttpRequest) -> bool:
     if not token and not networks:
         if settings.PRODUCTION:
             return False
-        networks = list(_LOOPBACK)
-    try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
-    except ValueError:
-        return False
-    return any(address in network for network in networks)
+        networks = _LOOPBACK
+    return network.connection_from(request, networks)

@@ -7,7 +7,7 @@ whether or not another user manages it, so the answer reveals nothing about othe
 
 Views handle ``TokenUnreadable`` like an upstream failure, never with a 500: it carries ``message``
 (plain words naming the token) and ``url`` (where to enter it again), which
-``metrics_ui.views.errors.problem`` turns into the usual banner.
+``metrics_ui.ops.errors.problem`` turns into the usual banner.
 """
 
 from dataclasses import dataclass

@@ -18,7 +18,7 @@ class TokenUnreadable(Exception):
 
 
 def _keys() -> list[Fernet]:
-    # A malformed or missing key list is stopped at start-up by metrics_ui.checks; this is the
+    # A malformed or missing key list is stopped at start-up by metrics_ui.tokens.checks; this is the
     # last line of defence, and it never echoes the key.
     return [Fernet(key) for key in settings.EMBRACE_TOKEN_KEYS]
 

@@ -9,7 +9,6 @@ import re
 from django import forms
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_variables
 
 from metrics_ui import upstream
@@ -17,7 +16,6 @@ from metrics_ui.models import ApiToken, ManagedApp
 
 MAX_APPS_PER_TOKEN = 50
 _APP_ID_SEPARATORS = re.compile(r"[\s,]+")
-_TOKEN_CHARACTERS = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: what a header can carry
 _CLEARED = "For your safety the token field is always emptied, so please paste the token again."
 
 
@@ -48,7 +46,7 @@ class TokenForm(forms.Form):
     token = forms.CharField(
         label="Embrace API token",
         min_length=8,
-        max_length=512,
+        max_length=upstream.TOKEN_MAX_LENGTH,
         widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
         help_text="Your Custom Metrics API token. It is stored encrypted and never shown again: "
         "only its last four characters are.",
@@ -87,7 +85,7 @@ class TokenForm(forms.Form):
     @sensitive_variables()
     def clean_token(self) -> str:
         token = self.cleaned_data["token"]
-        if not _TOKEN_CHARACTERS.fullmatch(token):
+        if not upstream.TOKEN_CHARACTERS.fullmatch(token):
             raise forms.ValidationError(
                 "A token has no spaces, line breaks or accented characters: check that you copied "
                 f"it exactly. {_CLEARED}",
@@ -201,34 +199,3 @@ class TokenReplaceForm(TokenForm):
 
     def region_key(self) -> str:
         return self.instance.region
-
-
-# --- Delete confirmation (metric list/detail/delete pages) -----------------------------------------
-
-
-class DeleteConfirmForm(forms.Form):
-    """Confirm a delete by typing the metric's name exactly (case matters; surrounding spaces don't)."""
-
-    confirm_name = forms.CharField(
-        label="Type the metric's name to confirm",
-        max_length=200,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"}),
-        error_messages={"required": "Type the metric's name to confirm that you want to delete it."},
-    )
-
-    def __init__(self, *args, metric_name: str, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.metric_name = metric_name
-        self.fields["confirm_name"].label = format_html(
-            'Type <strong class="typed-name">{}</strong> to confirm', metric_name
-        )
-
-    def clean_confirm_name(self) -> str:
-        typed = self.cleaned_data["confirm_name"]
-        if typed != self.metric_name:
-            raise forms.ValidationError(
-                "That isn't the metric's name. Type “%(name)s” exactly, with the same upper and lower case.",
-                code="mismatch",
-                params={"name": self.metric_name},
-            )
-        return typed

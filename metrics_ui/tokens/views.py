@@ -8,13 +8,13 @@ in Django's error reports (``sensitive_post_parameters``). A token that is not t
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
-from django_htmx.http import HttpResponseClientRedirect
 
+from metrics_ui import navigation
 from metrics_ui.accounts.permissions import viewer_required
 from metrics_ui.audit import trail as audit
 from metrics_ui.models import ApiToken
@@ -25,7 +25,7 @@ from metrics_ui.tokens.forms import TokenForm, TokenReplaceForm
 def _back_to_list(request: HttpRequest) -> HttpResponse:
     # The forms are boosted (for the loading indicator); after a change, load the list as a full page.
     url = reverse("token_list")
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    return navigation.go_to(request, url)
 
 
 def _audit_body(token: ApiToken) -> dict:
@@ -38,7 +38,7 @@ def _audit_body(token: ApiToken) -> dict:
 @viewer_required
 def token_list(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST or None, user=request.user)
-    if request.method == "POST" and ratelimit.write_limited(request):  # issue 7: before asking Embrace
+    if request.method == "POST" and ratelimit.write_limited(request):  # before asking Embrace
         tokens = ApiToken.objects.filter(user=request.user).prefetch_related("apps")
         page = render(request, "tokens/list.html", {"form": ratelimit.hold(form), "tokens": tokens})
         return ratelimit.refused(request, page)
@@ -59,7 +59,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 def token_replace(request: HttpRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=pk, user=request.user)
     form = TokenReplaceForm(request.POST or None, user=request.user, instance=token)
-    if request.method == "POST" and ratelimit.write_limited(request):  # issue 7: before asking Embrace
+    if request.method == "POST" and ratelimit.write_limited(request):  # before asking Embrace
         page = render(request, "tokens/replace.html", {"form": ratelimit.hold(form), "token": token})
         return ratelimit.refused(request, page)
     if request.method == "POST" and form.is_valid() and form.save():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from metrics_ui.accounts.oidc import Refused, gatekeep, groups_from
+from metrics_ui.accounts.identity import Refused, gatekeep, groups_from
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ this runs, with their own long-lived caching.)"""
 
 import pytest
 
+from metrics_ui.accounts.sessions import is_exempt
 from metrics_ui.models import User
-from metrics_ui.sessions import is_exempt
 from tests.auth.test_every_url import HTMX, concrete, request, routes
 
 # Probes and the sandbox API take no part in sign-in; everything else answers signed-in people.

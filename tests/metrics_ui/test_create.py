@@ -10,7 +10,7 @@ from hypothesis import settings as settings_hypothesis
 from hypothesis import strategies as st
 
 from metrics_ui import filter_tree
-from metrics_ui.metrics import builder as metric_form
+from metrics_ui.metrics import form
 from sandbox.models import CustomMetric
 from tests.markup import has, value_of
 
@@ -210,8 +210,8 @@ def test_replace_prefills_a_free_versioned_name_and_then_offers_to_delete_the_ol
 
 
 def test_the_next_free_name_skips_versions_already_taken():
-    assert metric_form.next_free_name("m", {"m", "m_v2", "m_v3"}) == "m_v4"
-    assert metric_form.next_free_name("m_v7", set()) == "m_v8"
+    assert form.next_free_name("m", {"m", "m_v2", "m_v3"}) == "m_v4"
+    assert form.next_free_name("m_v7", set()) == "m_v8"
 
 
 def test_the_create_button_is_disabled_while_its_request_is_in_flight(signed_in_client):

@@ -1,6 +1,6 @@
 """How a stored metric is put into words and into Metrics API terms (no upstream needed)."""
 
-from metrics_ui.metrics import describe
+from metrics_ui.metrics import curl, describe
 from metrics_ui.upstream import CustomMetric
 
 
@@ -49,10 +49,10 @@ def test_a_metric_not_sent_to_the_metrics_api_says_so():
 
 def test_curl_commands_use_the_region_url_and_never_a_token():
     base = "https://api-eu1.embrace.io/custom-metrics"
-    assert describe.curl_list(base, "app1").startswith(
+    assert curl.list_metrics(base, "app1").startswith(
         "curl --fail-with-body https://api-eu1.embrace.io/custom-metrics/api/v1/app/app1/custom-metrics \\\n"
     )
-    delete = describe.curl_delete(base, "app1", "my_metric")
+    delete = curl.delete_metric(base, "app1", "my_metric")
     assert (
         "--request DELETE https://api-eu1.embrace.io/custom-metrics/api/v1/app/app1/custom-metrics/my_metric"
         in delete

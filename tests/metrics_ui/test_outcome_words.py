@@ -2,8 +2,9 @@
 
 from django.urls import reverse
 
-from metrics_ui import create_guard, upstream
-from metrics_ui.outcome_words import failed_create
+from metrics_ui import upstream
+from metrics_ui.metrics import writes as create_guard
+from metrics_ui.metrics.wording import failed_create
 
 APP = "appID1"
 EXISTING = upstream.CustomMetric(

@@ -15,7 +15,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from metrics_ui import catalog, upstream
-from metrics_ui.ops.observability import current_request_id
+from metrics_ui.observability import current_request_id
 from tests.faults import Forward, Hang, Reset, Respond, big_json, html
 
 TOKEN = "3f9a0c1e5b7d4a2c8e6f1b0d9c7a5e3f"

@@ -1,4 +1,4 @@
-"""Every upstream fault crossed with every console action that calls the upstream (issue 7 §1).
+"""Every upstream fault crossed with every console action that calls the upstream.
 
 For each fault (rows of ``FAULTS``) and each action (list, detail, create, delete, adding a token), through
 the real console views, with the built-in "sandbox" region pointed at a fault-injecting server over real

@@ -1,4 +1,4 @@
-"""Hostile content is inert (issue 7 §6), in a real browser under the console's strict CSP.
+"""Hostile content is inert, in a real browser under the console's strict CSP.
 
 Metric names can't hold markup (the name rule), but filter values, group-by property keys, token labels
 and the upstream's own error messages can. Each carries a script, an image with an ``onerror`` handler

@@ -1,18 +1,22 @@
-"""Limits (issue 7 §7): request size caps, filter depth and size caps, and the per-user write rate limit.
+"""Limits: request size caps, filter depth and size caps, and the per-user write rate limit.
 
 Each limit answers with a message in plain words and keeps what the person entered; none is a 500.
 """
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
 import re
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 from django.urls import reverse
 
-from metrics_ui import filter_tree
+import metrics_ui
+from metrics_ui import filter_tree, upstream
 from metrics_ui.models import ApiToken
 from metrics_ui.ops import ratelimit
 from sandbox.models import CustomMetric
@@ -376,10 +380,6 @@ def test_create_replace_copy_and_delete_all_stop_at_the_limit(signed_in_client, 
 
 def _write_methods() -> set[str]:
     """The upstream client's methods that send anything but a GET."""
-    import inspect
-
-    from metrics_ui import upstream
-
     verbs = re.compile(r'"(POST|PUT|PATCH|DELETE)"')
     return {
         name
@@ -389,28 +389,23 @@ def _write_methods() -> set[str]:
 
 
 def test_every_upstream_write_is_reached_only_through_a_reservation():
-    """The write calls appear in one module, ``writes``, whose reservation counts them first; a view
-    (or anything added later) that calls them directly fails here."""
-    import ast
-    from pathlib import Path
-
-    import metrics_ui
-
+    """The write calls appear in ``metrics/writes`` (create once, delete once), which only the budget's
+    reservation calls after counting; a view (or anything added later) that calls either fails here."""
     writes = _write_methods()
     assert {"create_metric", "delete_metric"} <= writes
-    guarded = writes | {"create_once"}  # create_guard's create is the create_metric call
-    allowed = {"writes.py", "create_guard.py"}
+    once = {"create_once", "delete_once"}
     root = Path(metrics_ui.__file__).parent
-    callers = {}
+    callers: dict[str, set[str]] = {}
     for path in root.rglob("*.py"):
         if path.name == "upstream.py":
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             name = getattr(node, "attr", None) or getattr(node, "id", None)
-            if name in guarded and not isinstance(node, ast.FunctionDef):
+            if name in writes | once and not isinstance(node, ast.FunctionDef):
                 callers.setdefault(str(path.relative_to(root)), set()).add(name)
-    assert set(callers) <= allowed, callers
-    assert callers.get("create_guard.py", set()) <= {"create_metric"}
+    assert set(callers) <= {"metrics/writes.py", "metrics/budget.py"}, callers
+    assert callers.get("metrics/writes.py", set()) <= writes
+    assert callers.get("metrics/budget.py", set()) <= once
 
 
 # --- JSON a person pastes or Embrace sends: bounded before it is parsed ---------------------------

@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from metrics_ui import audit
+from metrics_ui.audit import trail as audit
 
 
 class Command(BaseCommand):

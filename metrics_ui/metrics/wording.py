@@ -1,7 +1,8 @@
-"""What the create page says when a create didn't succeed, in plain words, from the typed outcome.
+"""What the create page says about a create's outcome, in plain words, from the typed outcome.
 
-The sentences may hold links (to the existing metric, the list, the tokens page), so they come back
-already escaped and marked safe; the template only lays them out and adds the "Try again" button.
+The sentences for a failure may hold links (to the existing metric, the list, the tokens page), so
+they come back already escaped and marked safe; the template only lays them out and adds the
+"Try again" button.
 """
 
 from __future__ import annotations
@@ -12,7 +13,19 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from metrics_ui import create_guard
+from metrics_ui.metrics import writes
+
+
+def outcome_words(outcome: writes.Outcome, app_id: str) -> str:
+    """The success message for an outcome that succeeded."""
+    name = outcome.metric.name if outcome.metric else ""
+    if outcome.kind == writes.CREATED:
+        return f"Created {name} in {app_id}."
+    if outcome.via == "duplicate":
+        return f"{name} was created by your other submission a moment ago; it was not created twice."
+    if outcome.via == "timeout":
+        return f"Embrace was slow to answer, so we checked: {name} was created in {app_id}."
+    return f"{name} already existed in {app_id} with exactly these settings; nothing changed."
 
 
 @dataclass(frozen=True)
@@ -22,10 +35,10 @@ class Words:
     retry: bool  # whether trying the same create again makes sense
 
 
-def failed_create(outcome: create_guard.Outcome, app_id: str) -> Words:
+def failed_create(outcome: writes.Outcome, app_id: str) -> Words:
     """The paragraphs shown above the create form for an outcome that did not succeed."""
     kind, error = outcome.kind, outcome.error
-    if kind == create_guard.CONFLICT:
+    if kind == writes.CONFLICT:
         name = outcome.metric.name
         url = reverse("metric_detail", args=[app_id, name])
         sentences = [
@@ -46,13 +59,13 @@ def failed_create(outcome: create_guard.Outcome, app_id: str) -> Words:
                 )
             )
         return Words(tuple(sentences), tone="warning", retry=False)
-    if kind == create_guard.NOT_CREATED:
+    if kind == writes.NOT_CREATED:
         text = mark_safe(  # constant text
             "Embrace didn't answer in time, so we checked: <strong>it was not created</strong>. "
             "Everything you entered is below."
         )
         return Words((text,), tone="error", retry=True)
-    if kind == create_guard.UNCONFIRMED:
+    if kind == writes.UNCONFIRMED:
         text = format_html(
             "Embrace didn't answer in time, and we couldn't check whether the metric was created. "
             'Your definition is kept below. <a href="{}">Look for it in the list</a> before trying again; '

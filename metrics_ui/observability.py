@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.functional import empty
 from prometheus_client import Counter, Histogram
 
-from metrics_ui.trusted_proxies import is_trusted_proxy
+from metrics_ui.network import is_trusted_proxy
 
 access_logger = logging.getLogger("metrics_ui.access")
 

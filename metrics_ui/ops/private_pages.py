@@ -8,7 +8,7 @@ another. Static files (answered by whitenoise before this runs) and the probes k
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 
-from metrics_ui.sessions import is_exempt
+from metrics_ui.accounts.sessions import is_exempt
 
 
 def _signed_in(request: HttpRequest) -> bool:

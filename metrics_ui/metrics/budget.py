@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from metrics_ui import create_guard, ratelimit, upstream
+from metrics_ui import upstream
+from metrics_ui.metrics import writes
+from metrics_ui.ops import ratelimit
 
 
 class Reservation:
@@ -28,15 +30,15 @@ class Reservation:
             raise RuntimeError("an upstream write without a reservation")
         self.count -= 1
 
-    def create(self, client: upstream.Client, app_id: str, body: dict) -> create_guard.Outcome:
-        """Create ``body`` in ``app_id`` once (see ``create_guard``); spends one write."""
+    def create(self, client: upstream.Client, app_id: str, body: dict) -> writes.Outcome:
+        """Create ``body`` in ``app_id`` once (see ``writes.create_once``); spends one write."""
         self._spend()
-        return create_guard.create_once(client, self.user_id, app_id, body)
+        return writes.create_once(client, self.user_id, app_id, body)
 
-    def delete(self, client: upstream.Client, app_id: str, name: str) -> None:
-        """Delete metric ``name`` in ``app_id``; spends one write. Raises the upstream's errors."""
+    def delete(self, client: upstream.Client, app_id: str, name: str) -> writes.Deletion:
+        """Delete ``name`` in ``app_id``, a lost answer checked (``writes.delete_once``); spends one."""
         self._spend()
-        client.delete_metric(app_id, name)
+        return writes.delete_once(client, app_id, name)
 
 
 def reserve(request: HttpRequest, count: int = 1) -> Reservation:

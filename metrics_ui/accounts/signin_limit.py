@@ -14,7 +14,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django_ratelimit.core import get_usage
 
-from metrics_ui.proxy_auth import client_ip
+from metrics_ui.network import client_ip
 
 logger = logging.getLogger("metrics_ui.ratelimit")
 
