@@ -88,9 +88,6 @@ class SessionLimitsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if is_exempt(request.path):
             return self.get_response(request)
-        moved = MOVED_BACKENDS.get(request.session.get(BACKEND_SESSION_KEY))
-        if moved:  # before anything reads request.user, which is resolved from this path
-            request.session[BACKEND_SESSION_KEY] = moved
         if request.user.is_authenticated:
             age = session_age(request)
             # A session without a stamp predates this check (or was forged): treat it as too old.
@@ -103,6 +100,23 @@ class SessionLimitsMiddleware:
                 )
         # Before the view: a view that signs out flushes the session, and this must not revive it.
         slide_idle_expiry(request.session)
+        return self.get_response(request)
+
+
+class MovedBackendMiddleware:
+    """Rewrites a stored sign-in backend path that moved (``MOVED_BACKENDS``) to its new place.
+
+    It sits right after the session middleware: anything that reads ``request.user`` resolves the
+    user from this path, and Django would drop the session for a path it no longer lists.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        moved = MOVED_BACKENDS.get(request.session.get(BACKEND_SESSION_KEY))
+        if moved:
+            request.session[BACKEND_SESSION_KEY] = moved
         return self.get_response(request)
 
 

@@ -259,4 +259,4 @@ class BuilderRows:
             base = upstream.base_url(self.region)
         except Exception:  # the curl line is a convenience; never let it break the page
             base = "https://api.embrace.io/custom-metrics"
-        return curl.create_metric(base, self.app_id, body)
+        return curl.create_command(base, self.app_id, body)

@@ -25,13 +25,13 @@ def command(url: str, *, method: str = "GET", body: dict | None = None) -> str:
     return " \\\n  ".join(words)
 
 
-def list_metrics(base_url: str, app_id: str) -> str:
+def list_command(base_url: str, app_id: str) -> str:
     return command(metrics_url(base_url, app_id))
 
 
-def create_metric(base_url: str, app_id: str, body: dict) -> str:
+def create_command(base_url: str, app_id: str, body: dict) -> str:
     return command(metrics_url(base_url, app_id), method="POST", body=body)
 
 
-def delete_metric(base_url: str, app_id: str, name: str) -> str:
+def delete_command(base_url: str, app_id: str, name: str) -> str:
     return command(f"{metrics_url(base_url, app_id)}/{quote(name, safe='')}", method="DELETE")

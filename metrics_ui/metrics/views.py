@@ -80,8 +80,8 @@ def metric_detail(request: HttpRequest, app_id: str, name: str) -> HttpResponse:
     base_url = upstream.base_url(_region(request.user, app_id))
     context |= {
         "metric": describe.describe(metric),
-        "curl_list": curl.list_metrics(base_url, app_id),
-        "curl_delete": curl.delete_metric(base_url, app_id, name),
+        "curl_list": curl.list_command(base_url, app_id),
+        "curl_delete": curl.delete_command(base_url, app_id, name),
     }
     return render(request, "metrics/detail.html", context)
 

@@ -7,10 +7,12 @@ import pytest
 
 from metrics_ui.accounts.sessions import is_exempt
 from metrics_ui.models import User
-from tests.auth.test_every_url import HTMX, concrete, request, routes
+from tests.auth.test_every_url import HTMX, concrete, is_public, request, routes
 
 # Probes and the sandbox API take no part in sign-in; everything else answers signed-in people.
-SIGNED_IN_ROUTES = [(route, name) for route, name in routes() if not is_exempt("/" + route)]
+SIGNED_IN_ROUTES = [
+    (route, name) for route, name in routes() if not is_exempt("/" + route) and not is_public(route)
+]
 
 
 @pytest.fixture

@@ -49,10 +49,10 @@ def test_a_metric_not_sent_to_the_metrics_api_says_so():
 
 def test_curl_commands_use_the_region_url_and_never_a_token():
     base = "https://api-eu1.embrace.io/custom-metrics"
-    assert curl.list_metrics(base, "app1").startswith(
+    assert curl.list_command(base, "app1").startswith(
         "curl --fail-with-body https://api-eu1.embrace.io/custom-metrics/api/v1/app/app1/custom-metrics \\\n"
     )
-    delete = curl.delete_metric(base, "app1", "my_metric")
+    delete = curl.delete_command(base, "app1", "my_metric")
     assert (
         "--request DELETE https://api-eu1.embrace.io/custom-metrics/api/v1/app/app1/custom-metrics/my_metric"
         in delete
