@@ -10,6 +10,7 @@ from django.http import Http404
 from metrics_ui import catalog, filter_tree, upstream
 from metrics_ui.metrics import writes as create_guard
 from metrics_ui.metrics.parameters import base_metrics
+from metrics_ui.tokens import access
 
 WILL_CREATE, IDENTICAL, CONFLICTS, CANNOT = "create", "identical", "conflict", "cannot"
 PLAN_WORDS = {
@@ -51,10 +52,6 @@ class CopyPlan:
 
     def __init__(self, user, source: upstream.CustomMetric, targets: list) -> None:
         # Pre-flight: one look-up per app (and its parameters when the name is free); nothing is created.
-        from metrics_ui.tokens import (
-            access,  # access imports the models; this module stays importable without them
-        )
-
         self.source = source
         self.body = source.definition()
         self.rows: list[CopyRow] = []
