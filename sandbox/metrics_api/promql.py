@@ -122,8 +122,13 @@ class Evaluator:
         columns = []
         for series in self.select(node):
             first, last, step = series.first, series.last(self.now), series.step
-            stamps = [math.floor(t / step) * step for t in self.times]
-            inside = _as_range([ts for ts in stamps if first <= ts <= last])
+            # The newest readable point at or before t; it stays current for a granularity plus the
+            # availability delay, so a query for "now" never falls into the gap before the next point.
+            stamps = [min(math.floor(t / step) * step, last) for t in self.times]
+            stamps = [
+                ts if t - ts < step + series.delay else None for ts, t in zip(stamps, self.times, strict=True)
+            ]
+            inside = _as_range([ts for ts in stamps if ts is not None and first <= ts <= last])
             found = dict(zip(inside, series.values(inside), strict=True))
             columns.append(Column(series.labels, [found.get(ts) for ts in stamps]))
         return columns

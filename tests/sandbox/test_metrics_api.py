@@ -7,12 +7,14 @@ import time
 from collections import defaultdict
 from datetime import timedelta
 from io import StringIO
+from types import SimpleNamespace
 
 import pytest
 import requests
 from django.core.management import call_command
 from django.utils import timezone
 
+from sandbox.metrics_api import answers
 from sandbox.models import CustomMetric, Organization, Token, TokenKind
 
 HOUR = 3600
@@ -73,6 +75,18 @@ def test_an_instant_query_without_a_time_answers_for_now(metrics_api):
         vector = metrics_api.data("query", params)
         assert len(vector["result"]) == 9
         assert all(before - 1 <= item["value"][0] <= time.time() + 1 for item in vector["result"])
+
+
+def test_an_instant_query_for_now_still_sees_the_last_point_while_the_next_is_not_readable(
+    metrics_api, monkeypatch
+):
+    """Five minutes past the hour the newest hourly point (an hour and five minutes old) is still the
+    current value: asking for "now" never falls into the gap before the next point is readable."""
+    now = math.floor(time.time() / HOUR) * HOUR + 5 * 60
+    monkeypatch.setattr(answers, "time", SimpleNamespace(time=lambda: now))
+    vector = metrics_api.data("query", {"query": CRASHES})
+    assert len(vector["result"]) == 9
+    assert {item["value"][0] for item in vector["result"]} == {now}
 
 
 def test_post_form_queries_answer_like_get(metrics_api):
