@@ -88,7 +88,7 @@ def _created(request: HttpRequest, app_id: str, outcome: create_guard.Outcome) -
     replaces = request.POST.get("replaces", "")
     if replaces and replaces != outcome.metric.name:
         # A replacement: offer to delete the old metric right here (the API has no edit).
-        context = {"app_id": app_id, "created": outcome.metric, "replaces": replaces}
+        context = {"app_id": app_id, "created": outcome.metric, "replaces": replaces, "copy_of": ""}
         return render(request, "metrics/create.html", context)
     url = reverse("metric_detail", args=[app_id, outcome.metric.name])
     return navigation.go_to(request, url)

@@ -101,8 +101,9 @@ FORM_LAYOUT = """() => {
       button.parentNode.appendChild(clone);
       const natural = clone.getBoundingClientRect().width;
       clone.remove();
-      const width = button.getBoundingClientRect().width;
-      if (width > natural + 2) problems.push(`button "${button.textContent.trim()}" is ${Math.round(width)} px wide, needs ${Math.round(natural)}`);
+      const width = Math.round(button.getBoundingClientRect().width);
+      const name = button.textContent.trim();
+      if (width > natural + 2) problems.push(`button "${name}": ${width} px, needs ${Math.round(natural)}`);
     }
   }
   return problems;
@@ -110,7 +111,7 @@ FORM_LAYOUT = """() => {
 
 
 def test_forms_lay_out_as_forms_at_1280_px(signed_in_page, demo_user):
-    """Labels above their fields and whole words, fields at least 120 px wide, buttons at their natural size."""
+    """Labels above their fields, in whole words; fields at least 120 px wide; buttons sized by their text."""
     page = signed_in_page(bypass_csp=True)  # the check clones buttons with a style attribute
     page.set_viewport_size({"width": 1280, "height": 900})
     found = {}
