@@ -115,7 +115,10 @@ def test_forms_lay_out_as_forms_at_1280_px(signed_in_page, demo_user):
     page = signed_in_page(bypass_csp=True)  # the check clones buttons with a style attribute
     page.set_viewport_size({"width": 1280, "height": 900})
     found = {}
-    for path in ("/audit/", "/users/", "/tokens/", f"/apps/appID1/metrics/{NAME}/copy/"):
+    token = ApiToken.objects.filter(user=demo_user).first()
+    paths = ("/audit/", "/users/", "/tokens/", f"/tokens/{token.pk}/replace/", "/apps/appID1/",
+             f"/apps/appID1/metrics/{NAME}/copy/", f"/apps/appID1/metrics/{NAME}/delete/")  # fmt: skip
+    for path in paths:
         page.goto(path)
         assert page.locator("main form").count(), path
         found[path] = page.evaluate(FORM_LAYOUT)
