@@ -54,6 +54,7 @@ ENV = {
     "CACHE_URL": "locmemcache://bench",
     "DJANGO_LOG_LEVEL": "WARNING",
     "LOG_LEVEL": "WARNING",
+    "LOG_FORMAT": "json",
 }
 os.environ.update(ENV)
 sys.path.insert(0, str(REPO))

@@ -260,6 +260,7 @@ def main() -> None:
         "CONSOLE_MODE": "development",
         "DEBUG": "false",
         "LOG_LEVEL": "WARNING",
+        "LOG_FORMAT": "json",
         "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
         "CACHE_URL": "locmemcache://bench",
         "SANDBOX_BASE_URL": sandbox_api,

@@ -146,6 +146,7 @@ def server_env(log_level: str, **extra: str) -> dict[str, str]:
         CONSOLE_MODE="development",
         DEBUG="false",
         LOG_LEVEL=log_level,
+        LOG_FORMAT="json",
         SECRET_KEY=Fernet.generate_key().decode() * 2,
         EMBRACE_TOKEN_KEYS=Fernet.generate_key().decode(),
         SANDBOX_ENABLED="true",

@@ -73,11 +73,13 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Before staticfiles: its runserver (TCP_NODELAY, metrics_ui/management/commands/runserver.py)
+    # extends staticfiles' and must be the one manage.py finds.
+    "metrics_ui",
     "django.contrib.staticfiles",
     "django.forms",  # the form renderer (dashboard/form_renderer.py) finds its widget templates here
     "django_htmx",
     "mozilla_django_oidc",
-    "metrics_ui",
     "sandbox",
 ]
 
@@ -307,6 +309,10 @@ for _network in METRICS_ALLOWED_NETWORKS:
 
 # --- Logging ------------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# JSON lines for log collectors; one readable line per request for a person watching bin/run.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'text'.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -320,16 +326,19 @@ LOGGING = {
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
+        "text": {"()": "metrics_ui.observability.ReadableFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "json",
+            "formatter": LOG_FORMAT,
             "filters": ["request_id", "redact"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Without its own handler (Django gives it one): its records reach the root handler once, not twice.
+        "django": {"level": "INFO"},
         "django.server": {"level": "WARNING"},
         # SQL parameters hold session keys: never log them, whatever LOG_LEVEL says.
         "django.db.backends": {"level": "INFO"},

@@ -161,3 +161,21 @@ class RedactSecretsFilter:
             if name not in _STANDARD_RECORD_ATTRIBUTES and isinstance(value, str):
                 setattr(record, name, redact(value))
         return True
+
+
+class ReadableFormatter(logging.Formatter):
+    """One short line per record, for a person watching ``bin/run``; production logs stay JSON.
+
+    A request reads ``12:00:01 GET /apps/appID1/ 200 48ms``; anything else reads
+    ``12:00:01 WARNING metrics_ui.upstream: message``.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = time.strftime("%H:%M:%S", self.converter(record.created))
+        if record.name == access_logger.name and hasattr(record, "status"):
+            line = f"{when} {record.method} {record.path} {record.status} {record.duration_ms:.0f}ms"
+        else:
+            line = f"{when} {record.levelname} {record.name}: {record.getMessage()}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line

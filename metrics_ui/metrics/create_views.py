@@ -88,7 +88,7 @@ def _created(request: HttpRequest, app_id: str, outcome: create_guard.Outcome) -
     replaces = request.POST.get("replaces", "")
     if replaces and replaces != outcome.metric.name:
         # A replacement: offer to delete the old metric right here (the API has no edit).
-        context = {"app_id": app_id, "created": outcome.metric, "replaces": replaces}
+        context = {"app_id": app_id, "created": outcome.metric, "replaces": replaces, "copy_of": ""}
         return render(request, "metrics/create.html", context)
     url = reverse("metric_detail", args=[app_id, outcome.metric.name])
     return navigation.go_to(request, url)
@@ -111,13 +111,14 @@ def _prefilled(request: HttpRequest, client: upstream.Client, app_id: str, metri
         initial, tree = initial_for(source.metric, source.name)
     form = MetricForm(initial=initial, metrics=metrics, tree=tree)
     builder = Builder(tree, form.base_metric, History())
-    return form, builder, source.metric if source is not None and "replace" in request.GET else None
+    return form, builder, source
 
 
 @dataclass(frozen=True)
 class _Source:
     metric: upstream.CustomMetric
     name: str  # the name the new metric starts with
+    replace: bool  # replacing the metric (then offered for deletion), or only copying it
 
 
 def _source(request: HttpRequest, client: upstream.Client, app_id: str) -> _Source | None:
@@ -139,13 +140,14 @@ def _source(request: HttpRequest, client: upstream.Client, app_id: str) -> _Sour
             messages.warning(request, f"There is no metric named {source_name} in {app_id} to copy.")
         return None
     taken = {m.name for m in found}
-    if "replace" in request.GET:
+    replace = "replace" in request.GET
+    if replace:
         name = next_free_name(source.name, taken)
     elif f"{source.name}_copy" in taken:
         name = next_free_name(f"{source.name}_copy", taken)
     else:
         name = f"{source.name}_copy"
-    return _Source(source, name)
+    return _Source(source, name, replace)
 
 
 def _name_check(request: HttpRequest, client: upstream.Client, app_id: str) -> HttpResponse:
@@ -184,7 +186,9 @@ def _page(
         "b": rows,
         "from_catalog": from_catalog,
         "outcome": outcome,
-        "replaces": source.name if source else request.POST.get("replaces", ""),
+        # What the page is (its title and breadcrumb): a replacement, a copy, or a new metric.
+        "replaces": _source_name(source, request.POST.get("replaces", ""), replace=True),
+        "copy_of": _source_name(source, request.POST.get("copy_of", ""), replace=False),
         "reference": current_request_id.get(""),
         "json_import": request.POST.get("json_import", ""),
         "partial_response": fragment,
@@ -197,6 +201,13 @@ def _page(
         return reswap(render(request, "metrics/create.html#add-condition", context), "none")
     template = "metrics/create.html#filter-tree" if fragment else "metrics/create.html"
     return render(request, template, context)
+
+
+def _source_name(source: _Source | None, posted: str, *, replace: bool) -> str:
+    """The metric this page replaces (or copies): from the link on the first visit, then from the form."""
+    if source is not None:
+        return source.metric.name if source.replace == replace else ""
+    return posted if plausible_name(posted) is not None else ""
 
 
 COPY_STAGES = ("check", "confirm")

@@ -84,7 +84,9 @@ class MetricForm(forms.Form):
         self.metrics = metrics
         self.tree = tree
         self.tree_errors: list[filter_tree.NodeError] = []
-        self.fields["metric"].choices = [("", "Choose a base metric…")] + sorted(
+        # No "choose one" placeholder: the page always starts on a base metric (see _prefilled), since
+        # the group-bys, granularities and the filter builder all depend on it.
+        self.fields["metric"].choices = sorted(
             ((m.metric, m.display_name) for m in metrics.values()), key=lambda c: c[1].lower()
         )
         base = self.base_metric
@@ -94,8 +96,9 @@ class MetricForm(forms.Form):
         dests = base.data_destination if base else catalog.DESTINATIONS
         self.fields["data_destination"].choices = [(d, catalog.DESTINATION_LABELS.get(d, d)) for d in dests]
         for prefix in self.property_group_bys:
+            label = catalog.key_label(prefix)
             self.fields[group_bys.key_field(prefix)] = forms.CharField(
-                label=f"{catalog.key_label(prefix).capitalize()} keys (when “{prefix}” is ticked)",
+                label=f"{label.capitalize()} keys (when “{label}” is ticked)",
                 required=False,
                 max_length=500,
                 help_text="One or more keys, separated by commas, e.g. city, plan.",

@@ -68,10 +68,18 @@ def signed_in_page(new_context, live_server, sandbox_url):
     return open_page
 
 
-def axe_violations(page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:
-    """axe-core's violations of the given impacts on the current page, one readable line each."""
+def axe_violations(
+    page, impacts: tuple[str, ...] = ("serious", "critical"), also: tuple[str, ...] = ()
+) -> list[str]:
+    """axe-core's violations of the given impacts on the current page, one readable line each.
+
+    ``also`` turns on rules axe leaves off by default (``label-content-name-mismatch``, experimental).
+    """
     page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    rules = {rule: {"enabled": True} for rule in also}
+    result = page.evaluate(
+        "async (rules) => await axe.run(document, {resultTypes: ['violations'], rules})", rules
+    )
     return [
         f"{v['impact']}: {v['id']} ({v['help']}) at {[node['target'] for node in v['nodes']]}"
         for v in result["violations"]

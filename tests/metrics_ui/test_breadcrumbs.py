@@ -52,6 +52,8 @@ PAGES = {
     "metric list": (reverse("metric_list", args=[APP]), [APP]),
     "metric detail": (reverse("metric_detail", args=[APP, NAME]), [APP, NAME]),
     "new metric": (reverse("metric_create", args=[APP]), [APP, "New metric"]),
+    "replace": (reverse("metric_create", args=[APP]) + f"?replace={NAME}", [APP, NAME, "Replace"]),
+    "create a copy": (f"{reverse('metric_create', args=[APP])}?copy_of={NAME}", [APP, NAME, "Create a copy"]),
     "copy to other apps": (reverse("metric_copy", args=[APP, NAME]), [APP, NAME, "Copy to other apps"]),
     "delete": (reverse("metric_delete", args=[APP, NAME]), [APP, NAME, "Delete"]),
 }

@@ -64,6 +64,7 @@ def test_two_instances_share_sessions_and_data_and_survive_losing_one(shared_ser
     env = clean_env(
         **shared_services,
         DEBUG="false",
+        LOG_FORMAT="json",
         SANDBOX_ENABLED="true",
         SANDBOX_BASE_URL=f"http://127.0.0.1:{port_b}/custom-metrics",
         # What makes instances interchangeable: the same secrets everywhere.
