@@ -401,9 +401,15 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _OBJECT_OR_NULL = frozenset(b"{n")  # the first byte of a JSON object, or of null
 
 
+_FILTERS_DECODER = msgspec.json.Decoder()
+
+
 def _filters(raw: msgspec.Raw) -> dict:
-    # The list's body passed the bounded pre-scan, so the standard parser is safe on this part of it.
-    filters = json.loads(bytes(raw)) or {}
+    # The list's body passed the bounded pre-scan, so either parser is safe on this part of it.
+    try:
+        filters = _FILTERS_DECODER.decode(raw) or {}
+    except msgspec.ValidationError:  # an integer beyond 64 bits, which the standard parser takes
+        filters = json.loads(bytes(raw)) or {}
     if filters.__class__ is not dict:
         raise ValueError("filters must be a JSON object")
     return filters

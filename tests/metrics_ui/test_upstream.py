@@ -440,6 +440,17 @@ def test_list_rows_are_the_same_metrics_as_the_full_list(client, fault_upstream)
     assert rows[0].full().filters == METRIC["filters"]
 
 
+def test_a_filter_with_a_long_integer_or_a_huge_float_reads_as_the_standard_parser_reads_it(
+    client, fault_upstream
+):
+    """Within the limits (100 digits) but beyond 64 bits, or beyond a double: kept, not refused."""
+    fault_upstream.respond(200, _list_with(filters='{"a": ' + "9" * 25 + ', "b": 1e400}'))
+
+    (metric,) = client.list_metrics(APP)
+
+    assert metric.filters == {"a": int("9" * 25), "b": float("inf")}
+
+
 def test_a_list_that_starts_with_a_byte_order_mark_is_read(client, fault_upstream):
     fault_upstream.respond(200, b"\xef\xbb\xbf" + json.dumps({"results": [METRIC]}).encode())
 
