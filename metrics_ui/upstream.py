@@ -398,7 +398,7 @@ class _ListBody(msgspec.Struct, gc=False):
 
 _LIST_DECODER = msgspec.json.Decoder(_ListBody)
 _UTF8_BOM = b"\xef\xbb\xbf"
-_OBJECT_OR_NULL = frozenset(b"{n")  # the first byte of a JSON object, or of null
+_OBJECT_OR_NULL = (b"{", b"n")  # how a JSON object, or null, starts
 
 
 _FILTERS_DECODER = msgspec.json.Decoder()
@@ -432,7 +432,7 @@ def _decode_list(body: bytes) -> tuple[ListedMetric, ...]:
         raise ValueError("not a list of custom metrics") from exc
     for row in rows:
         # The API sends an object or null; anything else is checked exactly as a full decode would.
-        if memoryview(row.filters)[0] not in _OBJECT_OR_NULL:
+        if bytes(row.filters)[:1] not in _OBJECT_OR_NULL:
             _filters(row.filters)
     return tuple(rows)
 
