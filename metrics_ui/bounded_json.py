@@ -45,9 +45,7 @@ def check(text: str, *, max_depth: int = MAX_DEPTH, max_digits: int = MAX_DIGITS
     """Raise :class:`Refused` if ``text`` nests deeper than ``max_depth`` or has a longer number."""
     # A first look in C-speed byte operations that also counts brackets and digits inside strings;
     # only a text it flags (rare) is walked token by token, which skips strings and says where.
-    data = text.encode("utf-8", "surrogatepass")
-    suspect = b"0" * (max_digits + 1) in data.translate(_DIGITS_AS_ZERO) or _may_nest_deeper(data, max_depth)
-    if not suspect:
+    if not suspect(text.encode("utf-8", "surrogatepass"), max_depth=max_depth, max_digits=max_digits):
         return
     depth = 0
     for match in _TOKENS.finditer(text):
@@ -68,6 +66,14 @@ def check(text: str, *, max_depth: int = MAX_DEPTH, max_digits: int = MAX_DIGITS
                 f"{_where(text, match.start())}). No value in a metric is that long: check that "
                 "nothing was pasted twice or run together."
             )
+
+
+def suspect(data: bytes, *, max_depth: int = MAX_DEPTH, max_digits: int = MAX_DIGITS) -> bool:
+    """The first look alone, on UTF-8 bytes: False means surely within both limits; True, maybe not.
+
+    For callers that parse the bytes with another parser and only need to know the limits hold.
+    """
+    return b"0" * (max_digits + 1) in data.translate(_DIGITS_AS_ZERO) or _may_nest_deeper(data, max_depth)
 
 
 def _may_nest_deeper(data: bytes, max_depth: int) -> bool:

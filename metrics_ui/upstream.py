@@ -13,7 +13,9 @@ This module is the only code that talks HTTP to the upstream (Embrace, or the bu
 * **Input safety**: app ids and metric names are validated and every path segment percent-encoded before any
   request; redirects are never followed, so the token never reaches another host.
 * **Parsing**: bodies are read up to ``UPSTREAM_MAX_RESPONSE_BYTES`` and turned into frozen dataclasses here;
-  no caller sees a raw dict (except ``CustomMetric.filters``, which is the API's JSON filter tree).
+  no caller sees a raw dict (except ``CustomMetric.filters``, which is the API's JSON filter tree). The
+  metric list is decoded by msgspec into typed rows (``ListedMetric``): every row is checked, but each
+  filter tree stays undecoded until that row is shown (``ListedMetric.full``).
 * **Errors**: every outcome other than success is one ``UpstreamError`` subclass per meaning, with a
   ``message`` written for a person who is not an engineer. No ``requests`` exception escapes.
 * **Circuit breaker**: one pybreaker breaker per base URL, *per process* (each gunicorn worker learns about an
@@ -41,6 +43,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+import msgspec
 import pybreaker
 import requests
 from django.conf import settings
@@ -357,6 +360,81 @@ def _metric_from_json(item: object) -> CustomMetric:
         _strings_list(item, "time_granularity", _DEFAULT_GRANULARITIES),
         _strings_list(item, "data_destination", _DEFAULT_DESTINATIONS),
     )
+
+
+class ListedMetric(msgspec.Struct, frozen=True, gc=False):
+    """One row of the metric list: checked like ``CustomMetric``, its filter tree still JSON text.
+
+    Search and sort need only ``name`` and ``metric``; ``full()`` makes the ``CustomMetric`` of a row that is
+    shown. ``gc=False``: a thousand rows per page view are not the garbage collector's business (they hold
+    only strings and tuples of strings).
+    """
+
+    custom_metric_id: str
+    app_id: str
+    name: str
+    metric: str
+    filters: msgspec.Raw = msgspec.Raw(b"null")
+    group_by: tuple[str, ...] | None = None
+    time_granularity: tuple[str, ...] | None = None
+    data_destination: tuple[str, ...] | None = None
+
+    def full(self) -> CustomMetric:
+        return CustomMetric(
+            self.custom_metric_id,
+            self.app_id,
+            self.name,
+            self.metric,
+            _filters(self.filters),
+            self.group_by or (),
+            self.time_granularity or _DEFAULT_GRANULARITIES,
+            self.data_destination or _DEFAULT_DESTINATIONS,
+        )
+
+
+class _ListBody(msgspec.Struct, gc=False):
+    results: list[ListedMetric]
+
+
+_LIST_DECODER = msgspec.json.Decoder(_ListBody)
+_UTF8_BOM = b"\xef\xbb\xbf"
+_OBJECT_OR_NULL = (b"{", b"n")  # how a JSON object, or null, starts
+
+
+_FILTERS_DECODER = msgspec.json.Decoder()
+
+
+def _filters(raw: msgspec.Raw) -> dict:
+    # The list's body passed the bounded pre-scan, so either parser is safe on this part of it.
+    try:
+        filters = _FILTERS_DECODER.decode(raw) or {}
+    except msgspec.ValidationError:  # an integer beyond 64 bits, which the standard parser takes
+        filters = json.loads(bytes(raw)) or {}
+    if filters.__class__ is not dict:
+        raise ValueError("filters must be a JSON object")
+    return filters
+
+
+def _decode_list(body: bytes) -> tuple[ListedMetric, ...]:
+    """The list body as typed rows, with the same limits and shape rules as ``_json`` + ``_metric_from_json``.
+
+    msgspec checks every row's fields in C and skips over the filter trees without building them; the
+    bounded pre-scan (byte operations) still refuses a body nested too deep or with a huge number.
+    """
+    body.decode("utf-8")  # as the standard parser would: invalid UTF-8 anywhere is not JSON
+    if body.startswith(_UTF8_BOM):
+        body = body[3:]
+    if bounded_json.suspect(body):
+        bounded_json.check(body.decode("utf-8"))  # raises Refused unless the first look was a false alarm
+    try:
+        rows = _LIST_DECODER.decode(body).results
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise ValueError("not a list of custom metrics") from exc
+    for row in rows:
+        # The API sends an object or null; anything else is checked exactly as a full decode would.
+        if bytes(row.filters)[:1] not in _OBJECT_OR_NULL:
+            _filters(row.filters)
+    return tuple(rows)
 
 
 # --- Sessions -----------------------------------------------------------------------------------------
@@ -708,6 +786,10 @@ class Client:
         return f"<upstream.Client region={self.region}>"
 
     def list_metrics(self, app_id: str) -> tuple[CustomMetric, ...]:
+        return tuple(row.full() for row in self.list_rows(app_id))
+
+    def list_rows(self, app_id: str) -> tuple[ListedMetric, ...]:
+        """The app's metrics as list rows: the cheap form when only some of them are looked at closely."""
         app_id = validate_app_id(app_id)
         answer = self._call(
             "GET",
@@ -715,19 +797,16 @@ class Client:
             app_id,
             (),
             not_found=f"Embrace doesn't know app {app_id}. Check the app ID and the token's region.",
+            decode=_decode_list,
         )
-        payload = answer.payload
-        if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
+        if answer.payload is None:  # an empty body
             raise BadResponse(status=answer.status)
-        try:
-            return tuple(_metric_from_json(item) for item in payload["results"])
-        except ValueError as exc:
-            raise BadResponse(status=answer.status) from exc
+        return answer.payload
 
     def find_metric(self, app_id: str, name: str) -> CustomMetric | None:
         """The app's metric with exactly this name (Embrace has no get-by-name), or None."""
         validate_metric_name(name)
-        return next((m for m in self.list_metrics(app_id) if m.name == name), None)
+        return next((m.full() for m in self.list_rows(app_id) if m.name == name), None)
 
     def create_metric(self, app_id: str, body: dict) -> CustomMetric:
         """Create a metric. Never retried: on ``Unavailable`` with ``may_have_reached``, look it up."""
@@ -791,6 +870,7 @@ class Client:
         json_body: dict | None = None,
         not_found: str,
         conflict: str = "Embrace reported a conflict. Try again in a minute.",
+        decode=None,
     ) -> _Answer:
         base = base_url(self.region)
         segments = ("api", "v1", "app", app_id, "custom-metrics", *tail)
@@ -807,7 +887,7 @@ class Client:
                 status = response.status_code
                 label = str(status)
                 try:
-                    answer = self._interpret(response, app_id, not_found, conflict)
+                    answer = self._interpret(response, app_id, not_found, conflict, decode or _json)
                 finally:
                     response.close()
             return answer
@@ -876,7 +956,9 @@ class Client:
         except requests.RequestException as exc:
             raise _failure(exc) from exc
 
-    def _interpret(self, response: requests.Response, app_id: str, not_found: str, conflict: str) -> _Answer:
+    def _interpret(
+        self, response: requests.Response, app_id: str, not_found: str, conflict: str, decode
+    ) -> _Answer:
         status = response.status_code
         if 300 <= status < 400 or status < 200:
             # Never followed: the token must not travel to wherever the redirect points.
@@ -886,7 +968,7 @@ class Client:
             if not body.strip():
                 return _Answer(status, None)
             try:
-                return _Answer(status, _json(body))
+                return _Answer(status, decode(body))
             except ValueError as exc:
                 raise BadResponse(status=status) from exc
         upstream_message = self._upstream_message(body)

@@ -1,9 +1,10 @@
 """Search, sort and pagination over one app's custom metrics.
 
 The upstream returns every metric of an app in one unpaginated list, so the console does the
-rest in memory: a case-insensitive search, a stable sort and Django's ``Paginator``. Only the
-metrics on the page being shown are described in words (see ``describe``), which keeps a
-5,000-metric app as quick to page through as a small one.
+rest in memory: a case-insensitive search, a stable sort and Django's ``Paginator``. Search and
+sort read only each row's name and base metric; only the metrics on the page being shown are
+made whole and described in words (see ``describe``), which keeps a 5,000-metric app as quick to
+page through as a small one.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from metrics_ui import catalog
 from metrics_ui.metrics import describe
 
 if TYPE_CHECKING:
-    from metrics_ui.upstream import CustomMetric
+    from metrics_ui.upstream import ListedMetric
 
 PAGE_SIZE = 50
 QUERY_MAX_LENGTH = 100
@@ -92,7 +93,7 @@ class Listing:
         return self.page.object_list
 
 
-def matches(metric: CustomMetric, words: Sequence[str]) -> bool:
+def matches(metric: ListedMetric, words: Sequence[str]) -> bool:
     """True when every word appears in the metric's name or its base metric (name or display name)."""
     haystack = f"{metric.name} {metric.metric} {catalog.display_name(metric.metric)}".lower()
     return all(word in haystack for word in words)
@@ -104,8 +105,8 @@ def _sort_key(column: str):
     return lambda m: (m.name.lower(), m.name)
 
 
-def build(metrics: Sequence[CustomMetric], query: Query, per_page: int = PAGE_SIZE) -> Listing:
-    """Search, sort and cut ``metrics`` (``upstream.CustomMetric``) into the page ``query`` asks for.
+def build(metrics: Sequence[ListedMetric], query: Query, per_page: int = PAGE_SIZE) -> Listing:
+    """Search, sort and cut ``metrics`` (``upstream.ListedMetric``) into the page ``query`` asks for.
 
     A page number past the end shows the last page; a page number that isn't a number, the first.
     """
@@ -113,5 +114,5 @@ def build(metrics: Sequence[CustomMetric], query: Query, per_page: int = PAGE_SI
     found = [m for m in metrics if matches(m, words)] if words else list(metrics)
     found.sort(key=_sort_key(query.column), reverse=query.descending)
     page = Paginator(found, per_page).get_page(query.page)
-    page.object_list = [describe.summary(m) for m in page.object_list]
+    page.object_list = [describe.summary(m.full()) for m in page.object_list]
     return Listing(query=query, total=len(metrics), matched=len(found), page=page)

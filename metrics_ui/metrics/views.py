@@ -51,7 +51,7 @@ def metric_list(request: HttpRequest, app_id: str) -> HttpResponse:
     query = listing.Query.from_params(request.GET)
     context = {"app_id": app_id, "query": query, "shown_q": echo.search_term(query.q)}
     try:
-        metrics = access.client_for(request.user, app_id).list_metrics(app_id)
+        metrics = access.client_for(request.user, app_id).list_rows(app_id)
     except (access.TokenUnreadable, upstream.UpstreamError) as error:
         context["problem"] = errors.problem(request, error, request.get_full_path())
     else:

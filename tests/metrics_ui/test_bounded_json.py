@@ -45,3 +45,24 @@ def test_over_a_limit_is_refused_in_words(text, expected):
 def test_broken_json_is_left_to_the_caller_to_explain():
     with pytest.raises(json.JSONDecodeError):
         bounded_json.loads('{"a": [1, 2}')
+
+
+@pytest.mark.parametrize(
+    ("data", "flagged"),
+    [
+        (b"[" * 65 + b"]" * 65, True),
+        (b'{"a": ' + b"9" * 101 + b"}", True),
+        (b"[" * 64 + b"]" * 64, False),
+        (b'{"a": ' + b"9" * 100 + b"}", False),
+        (
+            json.dumps(
+                {"results": [{"name": "m", "filters": {"op": "and", "children": []}}] * 1000}
+            ).encode(),
+            False,
+        ),
+    ],
+    ids=["65-deep", "101-digit number", "64-deep", "100-digit number", "a long ordinary list"],
+)
+def test_the_first_look_on_bytes_flags_every_body_over_a_limit_and_no_ordinary_one(data, flagged):
+    """What the metric list relies on before handing its bytes to another parser."""
+    assert bounded_json.suspect(data) is flagged

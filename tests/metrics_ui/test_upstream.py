@@ -6,6 +6,7 @@ observed on the wire, not inferred.
 
 import contextlib
 import dataclasses
+import json
 import logging
 import re
 import threading
@@ -331,6 +332,131 @@ def test_an_unusable_200_is_a_bad_response(client, fault_upstream, answer):
         client.list_metrics(APP)
 
     assert caught.value.message == "Embrace answered in an unexpected way. Try again in a minute."
+
+
+def _list_with(**fields) -> str:
+    """A one-metric list body with ``fields`` spliced in as raw JSON text (so it can be any text)."""
+    extra = "".join(f', "{key}": {text}' for key, text in fields.items())
+    return (
+        '{"results": [{"custom_metric_id": "a", "app_id": "appID1", "name": "n", "metric": "m"'
+        + extra
+        + "}]}"
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _list_with(filters='{"a": ' * 10_000 + "1" + "}" * 10_000),
+        _list_with(filters='{"a": ' * 100 + "1" + "}" * 100),
+        _list_with(padding="[" * 10_000 + "]" * 10_000),
+        _list_with(filters='{"val": ' + "9" * 5_000 + "}"),
+        _list_with(padding="9" * 5_000),
+        _list_with(filters='{"val": ' + "9" * 200 + "}"),
+        _list_with(filters='{"val": NaN}'),
+        _list_with(filters='"os_version"'),
+        _list_with(filters="7"),
+        _list_with(group_by='["app_version", 3]'),
+        _list_with(time_granularity='"hourly"'),
+        '{"results": null}',
+        '{"results": [{"custom_metric_id": "a", "app_id": "appID1", "name": null, "metric": "m"}]}',
+        '{"results": [{"custom_metric_id": "a", "app_id": "appID1", "name": "n", "metric": "m"}, 5]}',
+        '{"results": [{"custom_metric_id": "a", "app_id": "appID1", "name": "\\ud800", "metric": "m"}]}',
+    ],
+    ids=[
+        "filters-10000-deep",
+        "filters-100-deep",
+        "unknown-field-10000-deep",
+        "filters-5000-digit-number",
+        "unknown-field-5000-digit-number",
+        "filters-200-digit-number",
+        "filters-nan",
+        "filters-string",
+        "filters-number",
+        "group-by-with-a-number",
+        "granularity-string",
+        "results-null",
+        "name-null",
+        "row-not-object",
+        "name-lone-surrogate",
+    ],
+)
+def test_a_list_over_the_limits_or_of_the_wrong_shape_is_a_bad_response(client, fault_upstream, body):
+    """Also for shapes the list decoder skips over (filter trees, unknown fields): nothing crashes."""
+    fault_upstream.respond(200, body)
+
+    with pytest.raises(upstream.BadResponse) as caught:
+        client.list_rows(APP)
+
+    assert caught.value.message == "Embrace answered in an unexpected way. Try again in a minute."
+
+
+def test_a_list_with_invalid_utf8_inside_a_filter_is_a_bad_response(client, fault_upstream):
+    fault_upstream.respond(200, _list_with(filters='{"val": "x"}').encode().replace(b'"x"', b'"\xff"'))
+
+    with pytest.raises(upstream.BadResponse):
+        client.list_metrics(APP)
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({}, ({}, (), ("hourly",), ("metrics_api",))),
+        (
+            {"filters": "null", "group_by": "null", "time_granularity": "null", "data_destination": "null"},
+            ({}, (), ("hourly",), ("metrics_api",)),
+        ),
+        (
+            {"filters": "[]", "group_by": "[]", "time_granularity": "[]", "data_destination": "[]"},
+            ({}, (), ("hourly",), ("metrics_api",)),
+        ),
+        ({"filters": '""'}, ({}, (), ("hourly",), ("metrics_api",))),
+        ({"filters": "0"}, ({}, (), ("hourly",), ("metrics_api",))),
+        ({"filters": "{}", "group_by": '["country"]'}, ({}, ("country",), ("hourly",), ("metrics_api",))),
+    ],
+    ids=["missing", "null", "empty-lists", "empty-string-filters", "zero-filters", "empty-filters"],
+)
+def test_a_list_applies_the_same_defaults_for_null_empty_and_missing_fields(
+    client, fault_upstream, fields, expected
+):
+    fault_upstream.respond(200, _list_with(**fields))
+
+    (metric,) = client.list_metrics(APP)
+
+    assert (metric.filters, metric.group_by, metric.time_granularity, metric.data_destination) == expected
+
+
+def test_list_rows_are_the_same_metrics_as_the_full_list(client, fault_upstream):
+    """The list page reads rows and makes whole only those it shows; both must agree exactly."""
+    fault_upstream.json({"results": [METRIC, {**METRIC, "name": "other", "filters": None}]})
+
+    rows = client.list_rows(APP)
+
+    assert [(row.name, row.metric) for row in rows] == [
+        ("sessions_total_v1", "sessions_total"),
+        ("other", "sessions_total"),
+    ]
+    assert tuple(row.full() for row in rows) == client.list_metrics(APP)
+    assert rows[0].full().filters == METRIC["filters"]
+
+
+def test_a_filter_with_a_long_integer_or_a_huge_float_reads_as_the_standard_parser_reads_it(
+    client, fault_upstream
+):
+    """Within the limits (100 digits) but beyond 64 bits, or beyond a double: kept, not refused."""
+    fault_upstream.respond(200, _list_with(filters='{"a": ' + "9" * 25 + ', "b": 1e400}'))
+
+    (metric,) = client.list_metrics(APP)
+
+    assert metric.filters == {"a": int("9" * 25), "b": float("inf")}
+
+
+def test_a_list_that_starts_with_a_byte_order_mark_is_read(client, fault_upstream):
+    fault_upstream.respond(200, b"\xef\xbb\xbf" + json.dumps({"results": [METRIC]}).encode())
+
+    (metric,) = client.list_metrics(APP)
+
+    assert metric.name == "sessions_total_v1"
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
