@@ -10,7 +10,7 @@ from django.views.decorators.vary import vary_on_headers
 from metrics_ui import navigation, upstream
 from metrics_ui.accounts.permissions import editor_required, viewer_required
 from metrics_ui.audit import trail as audit
-from metrics_ui.metrics import budget, curl, describe, echo, listing, writes
+from metrics_ui.metrics import budget, chart, chart_area, curl, describe, echo, listing, writes
 from metrics_ui.metrics.delete_form import DeleteConfirmForm
 from metrics_ui.ops import errors, ratelimit
 from metrics_ui.tokens import access
@@ -83,7 +83,17 @@ def metric_detail(request: HttpRequest, app_id: str, name: str) -> HttpResponse:
         "curl_list": curl.list_command(base_url, app_id),
         "curl_delete": curl.delete_command(base_url, app_id, name),
     }
+    context |= _chart(request, app_id, metric, context["metric"].in_metrics_api)
     return render(request, "metrics/detail.html", context)
+
+
+def _chart(request: HttpRequest, app_id: str, metric: upstream.CustomMetric, in_api: bool) -> dict:
+    """The chart section: loaded by htmx after the page, or inline when asked (``?chart=1``, no JS)."""
+    granularities = chart.granularities_of(metric)
+    choice = chart.Choice.from_params(request.GET, granularities)
+    render_now = request.GET.get("chart") == "1"
+    area = chart_area.area(request, app_id, metric.name, choice, in_metrics_api=in_api, render_now=render_now)
+    return chart_area.controls(choice, granularities) | area
 
 
 def _region(user, app_id: str) -> str:
