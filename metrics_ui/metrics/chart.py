@@ -184,7 +184,7 @@ def _table_body(stamps: list[int], groups: list[tuple[str, dict[int, float]]], c
     columns = [points for _, points in groups]
     return "".join(
         f'<tr><th scope="row">{_when(stamp, choice)}</th>'
-        + "".join(f"<td>{_number(points.get(stamp))}</td>" for points in columns)
+        + "".join(f"<td>{_cell(points.get(stamp))}</td>" for points in columns)
         + "</tr>"
         for stamp in stamps
     )
@@ -215,6 +215,13 @@ def _when(stamp: int, choice: Choice, short: bool = False) -> str:
     if choice.granularity == "daily" or (short and choice.range_key != "24h"):
         return day
     return clock if short else f"{day} {clock}"
+
+
+def _cell(value: float | None) -> str:
+    """A table cell: plain digits (no thousands separator), which also paste cleanly into a spreadsheet."""
+    if value is None:
+        return "–"
+    return str(int(value)) if value.is_integer() else f"{value:.2f}"
 
 
 def _number(value: float | None) -> str:

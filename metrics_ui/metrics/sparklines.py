@@ -7,8 +7,11 @@ hourly series if it has one, else daily, else five-minute; metrics not sent to t
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterable
+
+from django.core.cache import cache
 
 from metrics_ui import catalog, upstream
 
@@ -17,6 +20,9 @@ DAYS = 7
 BUCKET_HOURS = 4  # 168 hourly points drawn as 42: enough for a trend, small in the HTML
 WIDTH, HEIGHT = 100, 20
 _PREFERENCE = ("hourly", "daily", "five_minute")
+# Points change at most once an hour (hourly ones are readable 15 minutes after the hour), so a page's
+# lines are kept a few minutes: paging back and forth or re-sorting costs no Metrics API request.
+CACHE_SECONDS = 300
 
 
 def series_name(metric: upstream.CustomMetric) -> str | None:
@@ -34,10 +40,13 @@ def query(app_id: str, names: Iterable[str]) -> str:
     return f'sum by (__name__) ({{__name__=~"{"|".join(names)}", app_id="{app_id}"}})'
 
 
-def fetch(api: upstream.MetricsApi, app_id: str, metrics: Iterable[upstream.CustomMetric]) -> dict[str, str]:
+def fetch(
+    api: upstream.MetricsApi, app_id: str, metrics: Iterable[upstream.CustomMetric], *, scope: str
+) -> dict[str, str]:
     """Metric name -> the polyline points of its trend; metrics without data are left out.
 
-    Raises ``upstream.UpstreamError`` like any call; the list page then simply shows no trend lines.
+    ``scope`` names whose token reads them (cached lines are never shared between people). Raises
+    ``upstream.UpstreamError`` like any call; the list page then simply shows no trend lines.
     """
     wanted = {series: metric.name for metric in metrics if (series := series_name(metric))}
     if not wanted:
@@ -45,12 +54,16 @@ def fetch(api: upstream.MetricsApi, app_id: str, metrics: Iterable[upstream.Cust
     upstream.validate_app_id(app_id)
     end = int(time.time()) // HOUR * HOUR
     start = end - DAYS * 24 * HOUR + HOUR
-    found = api.query_range(query(app_id, sorted(wanted)), start, end, HOUR)
-    lines = {}
-    for series in found:
-        name = wanted.get(series.label("__name__"))
-        if name and series.points:
-            lines[name] = points(series.points, start)
+    names = sorted(wanted)
+    key = "sparklines:" + hashlib.sha256(f"{scope}|{app_id}|{end}|{','.join(names)}".encode()).hexdigest()
+    lines = cache.get(key)
+    if lines is None:
+        lines = {}
+        for series in api.query_range(query(app_id, names), start, end, HOUR):
+            name = wanted.get(series.label("__name__"))
+            if name and series.points:
+                lines[name] = points(series.points, start)
+        cache.set(key, lines, CACHE_SECONDS)
     return lines
 
 

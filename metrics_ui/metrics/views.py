@@ -73,7 +73,8 @@ def _trend_lines(request: HttpRequest, app_id: str, metrics, rows) -> dict:
         if api is None:
             return context
         shown = {row.name for row in rows}
-        lines = sparklines.fetch(api, app_id, [m for m in metrics if m.name in shown])
+        scope = f"{request.user.pk}:{api.region}"
+        lines = sparklines.fetch(api, app_id, [m for m in metrics if m.name in shown], scope=scope)
     except (access.TokenUnreadable, upstream.UpstreamError) as error:
         return context | {"trend_lines_problem": errors.problem(request, error).message}
     return {"table_rows": [(row, lines.get(row.name, "")) for row in rows], "trend_lines": True}

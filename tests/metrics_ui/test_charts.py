@@ -66,7 +66,7 @@ def test_the_table_shows_the_same_numbers_as_the_metrics_api_returns(charts_clie
     start, end = chart.window(choice, time.time())
     api = upstream.MetricsApi(seed["metrics_api_token"], "sandbox")
     series = api.query_range(chart.query("appID1", METRIC, "hourly"), start, end, 3600)
-    expected = {chart.series_name(s): [f"{v:,.0f}" for _, v in s.points] for s in series}
+    expected = {chart.series_name(s): [str(int(v)) for _, v in s.points] for s in series}
     assert sorted(headers) == sorted(expected)
     for column, header in enumerate(headers):
         assert [row[column] for row in rows] == expected[header]

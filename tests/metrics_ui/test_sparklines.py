@@ -43,6 +43,8 @@ def test_each_row_gets_a_trend_line_from_one_metrics_api_request(signed_in_clien
         "anrs_north_america",
     } <= names
     assert all(len(points.split()) == 42 for _, points in lines)
+    signed_in_client.get(reverse("metric_list", args=["appID1"]), {"sort": "-name"})
+    assert range_queries() - before == 1  # the same rows a moment later: the lines are kept a few minutes
 
 
 def test_the_query_covers_the_page_with_one_name_regex_summed_by_name():
