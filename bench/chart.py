@@ -108,6 +108,16 @@ def bench_chart(runs: int) -> None:
     print("  (target: SVG <= 25 KB gzipped)")
 
 
+def range_query_sum(metric, suffix: str) -> float:
+    """The upstream module's own counter (or histogram sum) for Metrics API range queries."""
+    return sum(
+        sample.value
+        for family in metric.collect()
+        for sample in family.samples
+        if sample.name.endswith(suffix) and sample.labels["endpoint"] == "/api/v1/query_range"
+    )
+
+
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
@@ -176,24 +186,14 @@ def bench_list(views: int) -> None:
             metrics.save()
 
     def query_ranges() -> float:
-        return sum(
-            s.value
-            for m in upstream.REQUESTS_TOTAL.collect()
-            for s in m.samples
-            if s.name.endswith("_total") and s.labels["endpoint"] == "/api/v1/query_range"
-        )
+        return range_query_sum(upstream.REQUESTS_TOTAL, "_total")
 
     for on in (False, True):  # warm both paths (connections, templates)
         charts_token(on)
         client.get(url)
 
     def upstream_seconds() -> float:
-        return sum(
-            s.value
-            for m in upstream.REQUEST_SECONDS.collect()
-            for s in m.samples
-            if s.name.endswith("_sum") and s.labels["endpoint"] == "/api/v1/query_range"
-        )
+        return range_query_sum(upstream.REQUEST_SECONDS, "_sum")
 
     # "cold": the lines' cache emptied before the view, so it makes its one Metrics API request;
     # "warm": the same page again within the cache's few minutes (paging back, re-sorting).

@@ -82,26 +82,20 @@ def metrics_api_for(user, app_id: str) -> upstream.MetricsApi | None:
     token = ApiToken.objects.filter(
         user=user, kind=ApiToken.Kind.METRICS_API, region=managed.token.region
     ).first()
-    return None if token is None else _metrics_api_for_token(token)
+    return None if token is None else client_for_token(token, upstream.MetricsApi)
 
 
 @sensitive_variables("plaintext")
-def _metrics_api_for_token(token: ApiToken) -> upstream.MetricsApi:
+def client_for_token(
+    token: ApiToken, kind: type[upstream.Client] | type[upstream.MetricsApi] = upstream.Client
+):
+    """A client (Custom Metrics by default) that sends ``token`` (already checked to belong to the
+    caller) to its region."""
     try:
         plaintext = encryption.decrypt(token.ciphertext)
     except encryption.TokenUnreadable:
         raise TokenUnreadable(token) from None
-    return upstream.MetricsApi(plaintext, token.region)
-
-
-@sensitive_variables("plaintext")
-def client_for_token(token: ApiToken) -> upstream.Client:
-    """A client that sends ``token`` (already checked to belong to the caller) to its region."""
-    try:
-        plaintext = encryption.decrypt(token.ciphertext)
-    except encryption.TokenUnreadable:
-        raise TokenUnreadable(token) from None
-    return upstream.Client(plaintext, token.region)
+    return kind(plaintext, token.region)
 
 
 @sensitive_variables("plaintext")
