@@ -1,6 +1,7 @@
-"""The one door to the Embrace Custom Metrics API.
+"""The one door to the Embrace Custom Metrics API, and to its Metrics API (PromQL) for the charts.
 
-This module is the only code that talks HTTP to the upstream (Embrace, or the built-in sandbox). It owns:
+This module is the only code that talks HTTP to the upstream (Embrace, or the built-in sandbox). It owns
+(for both APIs; ``Client`` and ``MetricsApi`` share ``_Caller``):
 
 * **Connections**: one pooled ``requests.Session`` per process per base URL for reads (GET, DELETE) and one
   for creates (POST), so keep-alive connections are reused across page views. Creates have their own
