@@ -114,3 +114,11 @@ def test_a_metric_not_sent_to_the_metrics_api_has_no_chart_and_says_why(charts_c
     upstream.Client(seed["token"], "sandbox").create_metric("appID1", body)
     html = page(charts_client, name="datadog_only")
     assert "Metrics API is not one of this metric's destinations" in html
+
+
+def test_a_five_minute_metric_is_drawn_as_hourly_sums(charts_client):
+    """anrs_north_america counts only every five minutes; the Metrics API answers at most hourly steps."""
+    html = page(charts_client, name="anrs_north_america", range="24h")
+    assert "every 5 minutes" in html.split('<title id="chart-title">')[1].split("</title>")[0]
+    polylines = re.findall(r'<polyline class="series-\d" points="([^"]+)"', html)
+    assert len(polylines) == 9 and 22 <= len(polylines[0].split()) <= 24
