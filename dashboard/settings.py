@@ -258,6 +258,8 @@ if PRODUCTION:
 # The built-in sandbox is served by this same server under /custom-metrics/.
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=not PRODUCTION)
 SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default="http://127.0.0.1:8000/custom-metrics")
+# The sandbox's Metrics API (PromQL); empty means SANDBOX_BASE_URL with /custom-metrics replaced by /metrics.
+SANDBOX_METRICS_API_URL = env.str("SANDBOX_METRICS_API_URL", default="")
 if PRODUCTION and SANDBOX_ENABLED:
     # The console calls its own sandbox over loopback HTTP; a redirect to HTTPS would break that.
     SECURE_REDIRECT_EXEMPT.append(r"^custom-metrics/")

@@ -1,6 +1,7 @@
-"""The one door to the Embrace Custom Metrics API.
+"""The one door to the Embrace Custom Metrics API, and to its Metrics API (PromQL) for the charts.
 
-This module is the only code that talks HTTP to the upstream (Embrace, or the built-in sandbox). It owns:
+This module is the only code that talks HTTP to the upstream (Embrace, or the built-in sandbox). It owns
+(for both APIs; ``Client`` and ``MetricsApi`` share ``_Caller``):
 
 * **Connections**: one pooled ``requests.Session`` per process per base URL for reads (GET, DELETE) and one
   for creates (POST), so keep-alive connections are reused across page views. Creates have their own
@@ -76,6 +77,11 @@ _HOSTS = {
     "default": "https://api.embrace.io/custom-metrics",
     "us": "https://api-us1.embrace.io/custom-metrics",
     "eu": "https://api-eu1.embrace.io/custom-metrics",
+}
+_METRICS_HOSTS = {
+    "default": "https://api.embrace.io/metrics",
+    "us": "https://api-us1.embrace.io/metrics",
+    "eu": "https://api-eu1.embrace.io/metrics",
 }
 
 # A Retry-After longer than this is not waited for inside a page view: the user gets the 429/503 message
@@ -224,6 +230,21 @@ def base_url(region: str) -> str:
     if region not in _HOSTS:
         raise InvalidInput("That region isn't one Embrace offers. Choose default, US, EU or the sandbox.")
     return _HOSTS[region]
+
+
+def metrics_api_url(region: str) -> str:
+    """The Metrics API (PromQL) base URL for a Metrics API token's region (no trailing slash)."""
+    if region == "sandbox":
+        if not settings.SANDBOX_ENABLED:
+            raise InvalidInput("The built-in sandbox is switched off on this server.")
+        # Empty means "beside the sandbox's Custom Metrics API", read at call time so tests can move it.
+        configured = settings.SANDBOX_METRICS_API_URL or settings.SANDBOX_BASE_URL.rstrip("/").replace(
+            "/custom-metrics", "/metrics"
+        )
+        return configured.rstrip("/")
+    if region not in _METRICS_HOSTS:
+        raise InvalidInput("That region isn't one Embrace offers. Choose default, US, EU or the sandbox.")
+    return _METRICS_HOSTS[region]
 
 
 def validate_app_id(app_id: str) -> str:
@@ -765,8 +786,8 @@ class _Answer:
     payload: object  # parsed JSON, or None for an empty body
 
 
-class Client:
-    """Calls the Custom Metrics API with one user's token, for the token's region."""
+class _Caller:
+    """One user's token for one region, and the one way a request is sent: breaker, deadline, log, metrics."""
 
     def __init__(self, token: str, region: str = "sandbox") -> None:
         if region not in REGIONS:
@@ -783,7 +804,103 @@ class Client:
         self.region = region
 
     def __repr__(self) -> str:
-        return f"<upstream.Client region={self.region}>"
+        return f"<upstream.{type(self).__name__} region={self.region}>"
+
+    def _exchange(
+        self,
+        method: str,
+        base: str,
+        url: str,
+        template: str,
+        app_id: str,
+        params: dict | None,
+        json_body: dict | None,
+        interpret,
+    ) -> _Answer:
+        counter = [1]
+        reset = _attempts.set(counter)
+        started = time.monotonic()
+        status: int | None = None
+        label = "connection_error"
+        outcome = "ok"
+        try:
+            with _breaker(base).guard():
+                response = self._send(method, base, url, params, json_body)
+                status = response.status_code
+                label = str(status)
+                try:
+                    answer = interpret(response)
+                finally:
+                    response.close()
+            return answer
+        except UpstreamError as exc:
+            outcome = type(exc).__name__
+            if isinstance(exc, CircuitOpen):
+                label, counter[0] = "circuit_open", 0
+            elif isinstance(exc, BadResponse):
+                label = "bad_response"
+            elif isinstance(exc, Unavailable):
+                label = "timeout" if exc.timed_out else "connection_error"
+            raise
+        finally:
+            _attempts.reset(reset)
+            if method != "GET":
+                # A write whose answer is lost is looked up next; that check gets a whole deadline of its own.
+                page_deadline.restart()
+            elapsed = time.monotonic() - started
+            REQUESTS_TOTAL.labels(method, template, label).inc()
+            REQUEST_SECONDS.labels(method, template).observe(elapsed)
+            failed = outcome in {"ServerError", "Unavailable", "BadResponse", "CircuitOpen"}
+            logger.log(
+                logging.WARNING if failed else logging.INFO,
+                "Embrace %s %s: %s in %d ms",
+                method,
+                template,
+                label,
+                elapsed * 1000,
+                extra={
+                    "method": method,
+                    "path": template,
+                    "app_id": app_id,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 1),
+                    "attempts": counter[0],
+                    "outcome": outcome,
+                },
+            )
+
+    @sensitive_variables("headers")
+    def _send(
+        self, method: str, base: str, url: str, params: dict | None, json_body: dict | None
+    ) -> requests.Response:
+        request_id = current_request_id.get()
+        headers = {REQUEST_ID_HEADER: request_id if request_id != "-" else new_request_id()}
+        write = method == "POST"
+        timeouts = (settings.UPSTREAM_CONNECT_TIMEOUT, settings.UPSTREAM_READ_TIMEOUT)
+        if not write:
+            left = page_deadline.remaining()
+            if left is not None and left < _MIN_ATTEMPT_SECONDS:
+                # Nothing is sent, so nothing can have reached Embrace.
+                raise Unavailable("Embrace didn't answer in time. Try again in a minute.", timed_out=True)
+            timeouts = _DeadlineTimeout(*timeouts)
+        try:
+            return _session(base, write=write).request(
+                method,
+                url,
+                params=params,
+                json=json_body,
+                headers=headers,
+                auth=_Bearer(self._token),
+                timeout=timeouts,
+                allow_redirects=False,
+                stream=True,
+            )
+        except requests.RequestException as exc:
+            raise _failure(exc) from exc
+
+
+class Client(_Caller):
+    """Calls the Custom Metrics API with one user's token, for the token's region."""
 
     def list_metrics(self, app_id: str) -> tuple[CustomMetric, ...]:
         return tuple(row.full() for row in self.list_rows(app_id))
@@ -875,86 +992,16 @@ class Client:
         base = base_url(self.region)
         segments = ("api", "v1", "app", app_id, "custom-metrics", *tail)
         url = base + "/" + "/".join(quote(segment, safe="") for segment in segments)
-        counter = [1]
-        reset = _attempts.set(counter)
-        started = time.monotonic()
-        status: int | None = None
-        label = "connection_error"
-        outcome = "ok"
-        try:
-            with _breaker(base).guard():
-                response = self._send(method, base, url, params, json_body)
-                status = response.status_code
-                label = str(status)
-                try:
-                    answer = self._interpret(response, app_id, not_found, conflict, decode or _json)
-                finally:
-                    response.close()
-            return answer
-        except UpstreamError as exc:
-            outcome = type(exc).__name__
-            if isinstance(exc, CircuitOpen):
-                label, counter[0] = "circuit_open", 0
-            elif isinstance(exc, BadResponse):
-                label = "bad_response"
-            elif isinstance(exc, Unavailable):
-                label = "timeout" if exc.timed_out else "connection_error"
-            raise
-        finally:
-            _attempts.reset(reset)
-            if method != "GET":
-                # A write whose answer is lost is looked up next; that check gets a whole deadline of its own.
-                page_deadline.restart()
-            elapsed = time.monotonic() - started
-            REQUESTS_TOTAL.labels(method, template, label).inc()
-            REQUEST_SECONDS.labels(method, template).observe(elapsed)
-            failed = outcome in {"ServerError", "Unavailable", "BadResponse", "CircuitOpen"}
-            logger.log(
-                logging.WARNING if failed else logging.INFO,
-                "Embrace %s %s: %s in %d ms",
-                method,
-                template,
-                label,
-                elapsed * 1000,
-                extra={
-                    "method": method,
-                    "path": template,
-                    "app_id": app_id,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 1),
-                    "attempts": counter[0],
-                    "outcome": outcome,
-                },
-            )
-
-    @sensitive_variables("headers")
-    def _send(
-        self, method: str, base: str, url: str, params: dict | None, json_body: dict | None
-    ) -> requests.Response:
-        request_id = current_request_id.get()
-        headers = {REQUEST_ID_HEADER: request_id if request_id != "-" else new_request_id()}
-        write = method == "POST"
-        timeouts = (settings.UPSTREAM_CONNECT_TIMEOUT, settings.UPSTREAM_READ_TIMEOUT)
-        if not write:
-            left = page_deadline.remaining()
-            if left is not None and left < _MIN_ATTEMPT_SECONDS:
-                # Nothing is sent, so nothing can have reached Embrace.
-                raise Unavailable("Embrace didn't answer in time. Try again in a minute.", timed_out=True)
-            timeouts = _DeadlineTimeout(*timeouts)
-        try:
-            return _session(base, write=write).request(
-                method,
-                url,
-                params=params,
-                json=json_body,
-                headers=headers,
-                auth=_Bearer(self._token),
-                timeout=timeouts,
-                allow_redirects=False,
-                stream=True,
-            )
-        except requests.RequestException as exc:
-            raise _failure(exc) from exc
+        return self._exchange(
+            method,
+            base,
+            url,
+            template,
+            app_id,
+            params,
+            json_body,
+            lambda response: self._interpret(response, app_id, not_found, conflict, decode or _json),
+        )
 
     def _interpret(
         self, response: requests.Response, app_id: str, not_found: str, conflict: str, decode
@@ -1005,3 +1052,119 @@ class Client:
         if not isinstance(message, str):
             return ""
         return message.replace(self._token, "[redacted]").strip()[:_UPSTREAM_MESSAGE_MAX]
+
+
+# --- The Metrics API (PromQL) -------------------------------------------------------------------------
+# Embrace's Prometheus-compatible read API, with its own "Metrics API" token. Same sessions, breaker per
+# base URL, deadline, log line and counters as above; Prometheus's error envelope becomes the same errors.
+
+_QUERY_RANGE_PATH = "/api/v1/query_range"
+_NAMES_PATH = "/api/v1/label/__name__/values"
+_PROMETHEUS_WORDS = {
+    "bad_data": "Embrace couldn't read the chart's query",
+    "execution": "Embrace couldn't compute the chart",
+    "timeout": "Embrace took too long to compute the chart",
+    "canceled": "Embrace stopped computing the chart",
+}
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series of a range query: its labels (sorted pairs, ``__name__`` included) and its points."""
+
+    labels: tuple[tuple[str, str], ...]
+    points: tuple[tuple[int, float], ...]  # (unix seconds, value), oldest first, finite values only
+
+    def label(self, name: str, default: str = "") -> str:
+        return next((value for key, value in self.labels if key == name), default)
+
+
+def _series_from_json(item: object) -> Series:
+    if not isinstance(item, dict) or not isinstance(item.get("metric"), dict):
+        raise ValueError("series")
+    values = item.get("values")
+    if not isinstance(values, list):
+        raise ValueError("values")
+    labels = tuple(sorted((str(k), str(v)) for k, v in item["metric"].items()))
+    points = []
+    for pair in values:
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise ValueError("point")
+        stamp, value = float(pair[0]), float(pair[1])
+        if math.isfinite(stamp) and math.isfinite(value):
+            points.append((int(stamp), value))
+    return Series(labels, tuple(points))
+
+
+class MetricsApi(_Caller):
+    """Reads series from Embrace's Metrics API with one user's Metrics API token."""
+
+    def metric_names(self) -> tuple[str, ...]:
+        """Every series name the token can see (Prometheus's ``label/__name__/values``)."""
+        data = self._get(_NAMES_PATH, {})
+        if not isinstance(data, list) or not all(isinstance(name, str) for name in data):
+            raise BadResponse(status=200)
+        return tuple(data)
+
+    def query_range(self, query: str, start: int, end: int, step: int) -> tuple[Series, ...]:
+        """A PromQL range query; ``start``/``end`` are unix seconds, ``step`` seconds."""
+        data = self._get(_QUERY_RANGE_PATH, {"query": query, "start": start, "end": end, "step": step})
+        if not isinstance(data, dict) or data.get("resultType") != "matrix":
+            raise BadResponse(status=200)
+        result = data.get("result")
+        if not isinstance(result, list):
+            raise BadResponse(status=200)
+        try:
+            return tuple(_series_from_json(item) for item in result)
+        except (TypeError, ValueError) as exc:
+            raise BadResponse(status=200) from exc
+
+    def _get(self, template: str, params: dict) -> object:
+        base = metrics_api_url(self.region)
+        answer = self._exchange("GET", base, base + template, template, "-", params, None, self._interpret)
+        return answer.payload
+
+    def _interpret(self, response: requests.Response) -> _Answer:
+        status = response.status_code
+        if 300 <= status < 400 or status < 200:
+            raise BadResponse(status=status)  # never followed, as above
+        body = _read_body(response)
+        try:
+            payload = _json(body)
+        except ValueError:
+            payload = None
+        envelope = payload if isinstance(payload, dict) else {}
+        if 200 <= status < 300:
+            if envelope.get("status") != "success" or "data" not in envelope:
+                raise BadResponse(status=status)
+            return _Answer(status, envelope["data"])
+        if status in (401, 403):
+            raise Forbidden(
+                "Your Metrics API token was refused. It may be wrong, expired or revoked. "
+                "Update it in your token settings.",
+                status=status,
+            )
+        if status == 404:
+            raise NotFound(
+                "Embrace's Metrics API isn't at this address. Check the token's region.", status=status
+            )
+        if status == 429 or 500 <= status < 600:
+            retry_after = _retry_after(response)
+            wait = "in a minute" if status != 429 else _wait_words(retry_after)
+            words = "Embrace is busy" if status == 429 else "Embrace had a problem"
+            raise ServerError(f"{words}. Try again {wait}.", status=status, retry_after=retry_after)
+        if 400 <= status < 500:
+            kind = envelope.get("errorType")
+            text = envelope.get("error")
+            detail = (
+                text.replace(self._token, "[redacted]")[:_UPSTREAM_MESSAGE_MAX]
+                if isinstance(text, str)
+                else ""
+            )
+            words = _PROMETHEUS_WORDS.get(
+                kind if isinstance(kind, str) else "", "Embrace refused the chart's query"
+            )
+            error = Rejected(detail, status=status)
+            error.message = f"{words}: {detail}" if detail else f"{words}."
+            raise error
+        raise BadResponse(status=status)

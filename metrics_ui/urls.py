@@ -3,6 +3,7 @@ from django.urls import path
 from metrics_ui.accounts import users_views as user_views
 from metrics_ui.accounts import views as accounts
 from metrics_ui.audit import views as audit_views
+from metrics_ui.metrics import chart_views
 from metrics_ui.metrics import create_views as create
 from metrics_ui.metrics import views as metrics
 from metrics_ui.ops import views as ops
@@ -18,6 +19,7 @@ urlpatterns = [
     path("apps/<str:app_id>/", metrics.metric_list, name="metric_list"),
     path("apps/<str:app_id>/metrics/new/", create.metric_create, name="metric_create"),
     path("apps/<str:app_id>/metrics/<str:name>/", metrics.metric_detail, name="metric_detail"),
+    path("apps/<str:app_id>/metrics/<str:name>/chart/", chart_views.metric_chart, name="metric_chart"),
     path("apps/<str:app_id>/metrics/<str:name>/delete/", metrics.metric_delete, name="metric_delete"),
     path("apps/<str:app_id>/metrics/<str:name>/copy/", create.metric_copy, name="metric_copy"),
     # Sign-in refusals, break-glass, the audit trail and user admin.

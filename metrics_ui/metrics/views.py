@@ -10,7 +10,7 @@ from django.views.decorators.vary import vary_on_headers
 from metrics_ui import navigation, upstream
 from metrics_ui.accounts.permissions import editor_required, viewer_required
 from metrics_ui.audit import trail as audit
-from metrics_ui.metrics import budget, curl, describe, echo, listing, writes
+from metrics_ui.metrics import budget, chart, chart_area, curl, describe, echo, listing, sparklines, writes
 from metrics_ui.metrics.delete_form import DeleteConfirmForm
 from metrics_ui.ops import errors, ratelimit
 from metrics_ui.tokens import access
@@ -59,8 +59,25 @@ def metric_list(request: HttpRequest, app_id: str) -> HttpResponse:
         context["page_obj"] = context["listing"].page  # the name the shared pagination partial takes
         # One reverse per page rather than one per row: each costs tens of microseconds.
         context["metric_url_prefix"] = reverse("metric_detail", args=[app_id, "_"]).removesuffix("_/")
+        context |= _trend_lines(request, app_id, metrics, context["listing"].rows)
     fragment = _fragment(request, "metric-table")
     return render(request, "metrics/list.html#metric-table" if fragment else "metrics/list.html", context)
+
+
+def _trend_lines(request: HttpRequest, app_id: str, metrics, rows) -> dict:
+    """The rows with their 7-day trend lines, when the person has a Metrics API token: one request per page.
+    A failure only leaves the lines out, with a short note; the list itself is what the page is for."""
+    context = {"table_rows": [(row, "") for row in rows], "trend_lines": False}
+    try:
+        api = access.metrics_api_for(request.user, app_id)
+        if api is None:
+            return context
+        shown = {row.name for row in rows}
+        scope = f"{request.user.pk}:{api.region}"
+        lines = sparklines.fetch(api, app_id, [m for m in metrics if m.name in shown], scope=scope)
+    except (access.TokenUnreadable, upstream.UpstreamError) as error:
+        return context | {"trend_lines_problem": errors.problem(request, error).message}
+    return {"table_rows": [(row, lines.get(row.name, "")) for row in rows], "trend_lines": True}
 
 
 @require_GET
@@ -83,7 +100,17 @@ def metric_detail(request: HttpRequest, app_id: str, name: str) -> HttpResponse:
         "curl_list": curl.list_command(base_url, app_id),
         "curl_delete": curl.delete_command(base_url, app_id, name),
     }
+    context |= _chart(request, app_id, metric, context["metric"].in_metrics_api)
     return render(request, "metrics/detail.html", context)
+
+
+def _chart(request: HttpRequest, app_id: str, metric: upstream.CustomMetric, in_api: bool) -> dict:
+    """The chart section: loaded by htmx after the page, or inline when asked (``?chart=1``, no JS)."""
+    granularities = chart.granularities_of(metric)
+    choice = chart.Choice.from_params(request.GET, granularities)
+    render_now = request.GET.get("chart") == "1"
+    area = chart_area.area(request, app_id, metric.name, choice, in_metrics_api=in_api, render_now=render_now)
+    return chart_area.controls(choice, granularities) | area
 
 
 def _region(user, app_id: str) -> str:

@@ -21,10 +21,16 @@ def region_choices() -> list[tuple[str, str]]:
 
 
 class ApiToken(models.Model):
-    """One Embrace Custom Metrics API token of one user."""
+    """One Embrace API token of one user: a Custom Metrics API token (manages apps) or a Metrics API
+    token (reads the series of every app in its region, for the charts; at most one per region)."""
+
+    class Kind(models.TextChoices):
+        CUSTOM_METRICS = "custom_metrics", "Custom Metrics API token"
+        METRICS_API = "metrics_api", "Metrics API token"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     label = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CUSTOM_METRICS)
     region = models.CharField(max_length=20, choices=region_choices)
     ciphertext = models.TextField(editable=False)
     last4 = models.CharField(max_length=4, editable=False)
@@ -37,6 +43,11 @@ class ApiToken(models.Model):
         ordering = ["label", "id"]
         constraints = [
             models.UniqueConstraint(fields=["user", "label"], name="api_token_label_unique_per_user"),
+            models.UniqueConstraint(
+                fields=["user", "region"],
+                condition=models.Q(kind="metrics_api"),
+                name="metrics_api_token_unique_per_user_region",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -52,6 +63,10 @@ class ApiToken(models.Model):
     @property
     def region_label(self) -> str:
         return dict(region_choices()).get(self.region, self.region)
+
+    @property
+    def is_metrics_api(self) -> bool:
+        return self.kind == self.Kind.METRICS_API
 
     @property
     def app_ids(self) -> list[str]:

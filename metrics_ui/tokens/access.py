@@ -70,14 +70,32 @@ def client_for(user, app_id: str) -> upstream.Client:
     return client_for_token(managed.token)
 
 
+def metrics_api_for(user, app_id: str) -> upstream.MetricsApi | None:
+    """A Metrics API client in the region of the user's token for ``app_id``, or None when the user has
+    no Metrics API token there. Http404 when none of their tokens manages ``app_id``;
+    ``TokenUnreadable`` when the Metrics API token can no longer be decrypted."""
+    if not user.is_authenticated:
+        raise Http404
+    managed = ManagedApp.objects.filter(token__user=user, app_id=app_id).select_related("token").first()
+    if managed is None:
+        raise Http404
+    token = ApiToken.objects.filter(
+        user=user, kind=ApiToken.Kind.METRICS_API, region=managed.token.region
+    ).first()
+    return None if token is None else client_for_token(token, upstream.MetricsApi)
+
+
 @sensitive_variables("plaintext")
-def client_for_token(token: ApiToken) -> upstream.Client:
-    """A client that sends ``token`` (already checked to belong to the caller) to its region."""
+def client_for_token(
+    token: ApiToken, kind: type[upstream.Client] | type[upstream.MetricsApi] = upstream.Client
+):
+    """A client (Custom Metrics by default) that sends ``token`` (already checked to belong to the
+    caller) to its region."""
     try:
         plaintext = encryption.decrypt(token.ciphertext)
     except encryption.TokenUnreadable:
         raise TokenUnreadable(token) from None
-    return upstream.Client(plaintext, token.region)
+    return kind(plaintext, token.region)
 
 
 @sensitive_variables("plaintext")

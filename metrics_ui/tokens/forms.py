@@ -39,6 +39,15 @@ class TokenForm(forms.Form):
         help_text="A name you will recognise, e.g. “Production apps”.",
         error_messages={"required": "Give the token a name, e.g. “Production apps”."},
     )
+    kind = forms.ChoiceField(
+        label="Kind of token",
+        choices=ApiToken.Kind.choices,
+        initial=ApiToken.Kind.CUSTOM_METRICS,
+        widget=forms.RadioSelect,
+        required=False,  # a form posted without it (an older page, a script) adds a Custom Metrics token
+        help_text="Both are in Embrace under Settings → Organization → API.",
+        error_messages={"invalid_choice": "Choose one of the two kinds of token."},
+    )
     region = forms.ChoiceField(
         help_text="Where your apps' data lives. Ask your Embrace contact if you are not sure.",
         error_messages={"invalid_choice": "Choose one of the regions in the list."},
@@ -48,8 +57,7 @@ class TokenForm(forms.Form):
         min_length=8,
         max_length=upstream.TOKEN_MAX_LENGTH,
         widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-        help_text="Your Custom Metrics API token. It is stored encrypted and never shown again: "
-        "only its last four characters are.",
+        help_text="It is stored encrypted and never shown again: only its last four characters are.",
         error_messages={
             "required": "Paste your Embrace API token.",
             "min_length": "This is too short to be an Embrace API token: check that you copied all of it.",
@@ -59,7 +67,9 @@ class TokenForm(forms.Form):
     app_ids = forms.CharField(
         label="App IDs",
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
-        help_text="The apps this token manages, separated by commas, spaces or new lines: appID1, appID2.",
+        required=False,
+        help_text="The apps this token manages, separated by commas, spaces or new lines: appID1, appID2. "
+        "Leave it empty for a Metrics API token, which reads every app of its region.",
         error_messages={"required": "List at least one app ID this token manages."},
     )
 
@@ -94,6 +104,8 @@ class TokenForm(forms.Form):
         return token
 
     def clean_app_ids(self) -> list[str]:
+        if self.kind_key() == ApiToken.Kind.METRICS_API:
+            return []  # a Metrics API token reads every app of its region; it manages none
         app_ids = list(dict.fromkeys(v for v in _APP_ID_SEPARATORS.split(self.cleaned_data["app_ids"]) if v))
         if not app_ids:
             raise forms.ValidationError(self.fields["app_ids"].error_messages["required"], code="required")
@@ -126,15 +138,49 @@ class TokenForm(forms.Form):
         return app_ids
 
     def region_key(self) -> str:
-        return self.cleaned_data["region"]
+        return self.cleaned_data.get("region", "")
+
+    def kind_key(self) -> str:
+        return self.cleaned_data.get("kind", "")
+
+    def clean_kind(self) -> str:
+        return self.cleaned_data["kind"] or ApiToken.Kind.CUSTOM_METRICS
+
+    def clean_region(self) -> str:
+        region = self.cleaned_data["region"]
+        if self.kind_key() == ApiToken.Kind.METRICS_API:
+            others = ApiToken.objects.filter(user=self.user, kind=ApiToken.Kind.METRICS_API, region=region)
+            if others.exists():
+                raise forms.ValidationError(
+                    "You already have a Metrics API token for this region: use “Replace” on it in the "
+                    "list above instead.",
+                    code="duplicate",
+                )
+        return region
 
     # The plaintext token sits in these frames' locals: keep it out of error reports.
     @sensitive_variables()
     def clean(self) -> dict:
         cleaned = super().clean()
-        if not self.errors:
+        if not self.errors and self.kind_key() == ApiToken.Kind.METRICS_API:
+            self._verify_metrics_api(cleaned["token"], self.region_key())
+        elif not self.errors:
             self._verify(cleaned["token"], self.region_key(), cleaned["app_ids"])
         return cleaned
+
+    @sensitive_variables()
+    def _verify_metrics_api(self, token: str, region: str) -> None:
+        """Ask Embrace's Metrics API for its series names with the token, before anything is saved."""
+        try:
+            upstream.MetricsApi(token, region).metric_names()
+        except upstream.Forbidden:
+            self.add_error(
+                "token",
+                "Embrace refused this Metrics API token: it may be mistyped, expired, or a Custom Metrics "
+                "API token (the two kinds are different).",
+            )
+        except upstream.UpstreamError as exc:
+            self.add_error(None, f"{exc.message} Nothing was saved. {_CLEARED}")
 
     @sensitive_variables()
     def _verify(self, token: str, region: str, app_ids: list[str]) -> None:
@@ -172,11 +218,12 @@ class TokenForm(forms.Form):
         if "label" in self.fields:
             token.label = self.cleaned_data["label"]
             token.region = self.cleaned_data["region"]
+            token.kind = self.cleaned_data["kind"]
         token.set_token(self.cleaned_data["token"])
         try:
             with transaction.atomic():
                 token.save()
-                token.set_apps(self.cleaned_data["app_ids"])
+                token.set_apps(self.cleaned_data.get("app_ids", []))
         except IntegrityError:
             self.add_error(
                 None,
@@ -195,7 +242,13 @@ class TokenReplaceForm(TokenForm):
         super().__init__(*args, instance=instance, **kwargs)
         del self.fields["label"]
         del self.fields["region"]
-        self.fields["token"].label = "New Embrace API token"
+        del self.fields["kind"]
+        if instance.is_metrics_api:
+            del self.fields["app_ids"]
+        self.fields["token"].label = f"New {instance.get_kind_display()}"
 
     def region_key(self) -> str:
         return self.instance.region
+
+    def kind_key(self) -> str:
+        return self.instance.kind

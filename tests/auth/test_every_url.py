@@ -27,7 +27,15 @@ PUBLIC = {
 PUBLIC_PREFIXES = ("custom-metrics/", "metrics/")
 
 # Every protected route is in exactly one of these, so a new route must be classified (and tested).
-VIEWER_AND_UP = {"home", "token_list", "token_replace", "token_delete", "metric_list", "metric_detail"}
+VIEWER_AND_UP = {
+    "home",
+    "token_list",
+    "token_replace",
+    "token_delete",
+    "metric_list",
+    "metric_detail",
+    "metric_chart",
+}
 EDITOR_ONLY = {"metric_create", "metric_copy", "metric_delete", "audit_log", "audit_export"}
 ADMIN_ONLY = {"user_list", "user_deactivate", "user_reactivate", "user_end_sessions"}
 

@@ -37,7 +37,9 @@ def test_demo_user_removes_and_adds_a_token_and_sees_only_its_last_four(signed_i
 
 def test_home_and_token_pages_have_no_serious_accessibility_violations(signed_in_page, demo_user):
     page = signed_in_page(bypass_csp=True)
-    token_id = demo_user.api_tokens.get().pk
-    for path in ("/", "/tokens/", f"/tokens/{token_id}/replace/", f"/tokens/{token_id}/delete/"):
+    token_id = demo_user.api_tokens.get(kind="custom_metrics").pk
+    charts_id = demo_user.api_tokens.get(kind="metrics_api").pk  # the demo's Metrics API token
+    paths = ("/", "/tokens/", f"/tokens/{token_id}/replace/", f"/tokens/{token_id}/delete/")
+    for path in (*paths, f"/tokens/{charts_id}/replace/"):
         page.goto(path)
         assert axe_violations(page) == [], path

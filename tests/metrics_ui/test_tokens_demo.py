@@ -25,21 +25,24 @@ def demo_setup() -> str:
     return out.getvalue()
 
 
-def seed_token() -> str:
+def seed_token(key: str = "token") -> str:
     out = StringIO()
     call_command("sandbox_seed", "--json", stdout=out)
-    return json.loads(out.getvalue().strip().splitlines()[-1])["token"]
+    return json.loads(out.getvalue().strip().splitlines()[-1])[key]
+
+
+CUSTOM = ApiToken.Kind.CUSTOM_METRICS
 
 
 def test_demo_setup_wires_the_sandbox_token_to_the_demo_user_and_can_run_twice(db, settings):
     first = demo_setup()
-    saved = ApiToken.objects.values_list("ciphertext", "updated_at").get()
+    saved = list(ApiToken.objects.order_by("kind").values_list("ciphertext", "updated_at"))
     second = demo_setup()
-    assert ApiToken.objects.values_list("ciphertext", "updated_at").get() == saved
+    assert list(ApiToken.objects.order_by("kind").values_list("ciphertext", "updated_at")) == saved
     user = User.objects.get(username=settings.DEMO_USERNAME)
     assert user.check_password(settings.DEMO_PASSWORD)
     assert user.role == User.Role.ADMIN
-    token = ApiToken.objects.get(user=user)
+    token = ApiToken.objects.get(user=user, kind=CUSTOM)
     assert (token.label, token.region, token.app_ids) == ("Sandbox (demo)", "sandbox", ["appID1", "appID2"])
     assert encryption.decrypt(token.ciphertext) == seed_token()
     assert "created" in first and "already existed" in second and "unchanged" in second
@@ -51,7 +54,17 @@ def test_demo_setup_rewrites_a_demo_token_that_can_no_longer_be_read(db, setting
     demo_setup()
     settings.EMBRACE_TOKEN_KEYS = [Fernet.generate_key().decode()]
     assert "refreshed" in demo_setup()
-    assert encryption.decrypt(ApiToken.objects.get().ciphertext) == seed_token()
+    assert encryption.decrypt(ApiToken.objects.get(kind=CUSTOM).ciphertext) == seed_token()
+
+
+def test_demo_setup_gives_the_demo_user_the_sandboxs_metrics_api_token_for_the_charts(db, settings):
+    demo_setup()
+    output = demo_setup()
+    user = User.objects.get(username=settings.DEMO_USERNAME)
+    token = ApiToken.objects.get(user=user, kind=ApiToken.Kind.METRICS_API)
+    assert (token.region, token.app_ids) == ("sandbox", [])
+    assert encryption.decrypt(token.ciphertext) == seed_token("metrics_api_token")
+    assert "Metrics API" in output and seed_token("metrics_api_token") not in output
 
 
 def test_demo_setup_refuses_to_run_when_the_demo_sign_in_is_off(db, settings):

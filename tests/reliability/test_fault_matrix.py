@@ -1,6 +1,7 @@
 """Every upstream fault crossed with every console action that calls the upstream.
 
-For each fault (rows of ``FAULTS``) and each action (list, detail, create, delete, adding a token), through
+For each fault (rows of ``FAULTS``) and each action (list, detail, create, delete, adding a token, the
+chart from the Metrics API), through
 the real console views, with the built-in "sandbox" region pointed at a fault-injecting server over real
 HTTP, the person sees:
 
@@ -73,6 +74,8 @@ class Fault:
 
 
 def _good(view: str) -> object:
+    if view == "chart":  # the Metrics API's Prometheus envelope
+        return {"status": "success", "data": {"resultType": "matrix", "result": []}}
     return {"results": [METRIC_JSON]} if view != "create" else METRIC_JSON
 
 
@@ -100,7 +103,7 @@ FAULTS: dict[str, Fault] = {
     "slow, within budget": Fault(lambda view: Respond(200, _good(view), delay=0.3), "", succeeds=True),
     "redirect to another host": Fault(None, "unexpected way"),  # set up in the test (needs the other host)
 }
-VIEWS = ("list", "detail", "create", "delete", "token")
+VIEWS = ("list", "detail", "create", "delete", "token", "chart")
 
 
 def read_attempts(fault: Fault) -> int:
@@ -202,6 +205,13 @@ def run(client, view: str):
         return client.post(reverse("metric_create", args=[APP]), create_form())
     if view == "delete":
         return client.post(reverse("metric_delete", args=[APP, NAME]), {"confirm_name": NAME})
+    if view == "chart":  # the chart htmx loads after the metric's page, from the Metrics API
+        token = ApiToken(
+            user_id=client.session["_auth_user_id"], label="Charts", region="sandbox", kind="metrics_api"
+        )
+        token.set_token("metrics-api-reliability-0123")
+        token.save()
+        return client.get(reverse("metric_chart", args=[APP, NAME]), HTTP_HX_REQUEST="true")
     return client.post(reverse("token_list"), token_form())
 
 
@@ -237,6 +247,8 @@ def test_each_fault_gets_a_plain_message_a_reference_a_retry_and_keeps_the_input
         assert response.status_code in (200, 302), response.status_code
         if view in ("list", "detail"):
             assert NAME in response.content.decode() and "upstream-error" not in response.content.decode()
+        if view == "chart":
+            assert "No data yet" in response.content.decode()
         return
 
     assert response.status_code == 200, response.status_code  # a page with a message, never a 500
@@ -252,6 +264,9 @@ def test_each_fault_gets_a_plain_message_a_reference_a_retry_and_keeps_the_input
     assert reference in page, "the reference id is not shown"
     if view in ("list", "detail"):
         retry = reverse("metric_list", args=[APP]) if view == "list" else f"/apps/{APP}/metrics/{NAME}/"
+        assert has(page, "a", href=retry, class_="retry-link") and "Try again</a>" in page
+    elif view == "chart":
+        retry = f"/apps/{APP}/metrics/{NAME}/?chart=1&range=7d&granularity=hourly#chart"
         assert has(page, "a", href=retry, class_="retry-link") and "Try again</a>" in page
     elif view == "create":
         assert_create_input_kept(page)

@@ -16,6 +16,7 @@ from metrics_ui.models import ApiToken, ManagedApp, User
 from metrics_ui.tokens import access
 
 TOKEN_LABEL = "Sandbox (demo)"
+METRICS_API_LABEL = "Sandbox Metrics API (demo)"
 DEMO_APPS = ["appID1", "appID2"]
 
 
@@ -33,7 +34,9 @@ class Command(BaseCommand):
         with transaction.atomic():
             user, user_created = self._user()
             token, token_state = self._token(user, seed["token"])
+            metrics_state = self._metrics_api_token(user, seed["metrics_api_token"])
         self._report(user, user_created, token, token_state)
+        self.stdout.write(f"Token {METRICS_API_LABEL!r} (region sandbox, for the charts) {metrics_state}.")
 
     def _user(self) -> tuple[User, bool]:
         user, created = User.objects.get_or_create(username=settings.DEMO_USERNAME)
@@ -61,6 +64,24 @@ class Command(BaseCommand):
         ManagedApp.objects.filter(user=user, app_id__in=DEMO_APPS).exclude(token=token).delete()
         token.set_apps(DEMO_APPS)
         return token, state
+
+    def _metrics_api_token(self, user: User, plaintext: str) -> str:
+        """The sandbox's Metrics API token, so the metric pages show charts with no configuration."""
+        kind = ApiToken.Kind.METRICS_API
+        token = ApiToken.objects.filter(user=user, kind=kind, region="sandbox").first()
+        if token is None:
+            ApiToken.objects.filter(user=user, label=METRICS_API_LABEL).delete()  # the name must be free
+            token, state = (
+                ApiToken(user=user, label=METRICS_API_LABEL, kind=kind, region="sandbox"),
+                "created",
+            )
+        elif not access.token_matches(token, plaintext):
+            state = "refreshed"
+        else:
+            return "unchanged"
+        token.set_token(plaintext)
+        token.save()
+        return state
 
     def _report(self, user: User, user_created: bool, token: ApiToken, token_state: str) -> None:
         console_url = settings.SANDBOX_BASE_URL.removesuffix("/").removesuffix("/custom-metrics") + "/"
