@@ -156,6 +156,7 @@ class Builder:
         node = filter_tree.get(self.tree, path)
         if isinstance(node, Group):
             self.inverse = ["cn", list(path), node.connector]
+            self.focus = dom_id(path, "connector")
         return filter_tree.set_connector(self.tree, path, extra)
 
     def _confirm_remove(self, path: tuple[int, ...], extra: str, data) -> Group:

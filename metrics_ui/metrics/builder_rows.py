@@ -36,6 +36,29 @@ def _options(groups: list[tuple[str, list[tuple[str, str]]]], selected: str, bla
     return format_html_join("", "{}", ((part,) for part in parts))
 
 
+def _field_text(node: filter_tree.Node | None, field: str) -> str:
+    """What the person has put in one field of a node ("" when still empty)."""
+    if not isinstance(node, Condition):
+        return ""
+    value = node.value
+    texts = {"key": node.key, "op": node.op}
+    if isinstance(value, Range):
+        texts |= {"start": value.start, "end": value.end, "value": value.start + value.end}
+    elif isinstance(value, Property):
+        texts |= {"pkey": value.key, "value": value.values}
+    else:
+        texts["value"] = value
+    return texts.get(field, "").strip()
+
+
+def _unfinished(tree: Group, path: tuple[int, ...]) -> bool:
+    """Whether the node at ``path`` still holds a condition whose filter hasn't been chosen."""
+    node = filter_tree.get(tree, path)
+    if isinstance(node, Condition):
+        return not node.key
+    return node is not None and any(not c.key for _, c in filter_tree.conditions(node))
+
+
 class BuilderRows:
     """The builder flattened into rows for the template: ``open`` a group, a ``condition``, ``close``.
 
@@ -60,7 +83,9 @@ class BuilderRows:
         tree = builder.tree
         self.sentence = filter_tree.sentence(tree, self.metric)
         self.filtered = any(True for _ in filter_tree.conditions(tree))
-        self.warnings = filter_tree.lint(tree)
+        # The linter waits until a person has finished what they just added (a new group holds one blank
+        # condition: "holds only one item" would scold a step half taken).
+        self.warnings = [w for w in filter_tree.lint(tree) if not any(_unfinished(tree, p) for p in w.paths)]
         self.history = builder.history.dump()
         self.can_undo = bool(builder.history.undo)
         self.can_redo = bool(builder.history.redo)
@@ -77,11 +102,38 @@ class BuilderRows:
         errors: dict[tuple, list[filter_tree.NodeError]] = {}
         for error in found:
             node = filter_tree.get(tree, error.path)
-            # A condition just added isn't wrong yet; it is only unfinished (until the person submits).
-            if not self.submitted and isinstance(node, Condition) and not node.key:
+            # A field left empty isn't wrong yet, only unfinished: it speaks up at Create.
+            if not self.submitted and not _field_text(node, error.field):
                 continue
             errors.setdefault(error.path, []).append(error)
         return errors
+
+    @property
+    def focus(self) -> str:
+        """Where keyboard focus goes: the builder's choice, or at Create the first incomplete field."""
+        if self.builder.focus or not self.submitted:
+            return self.builder.focus
+        first = next((e for path, found in self.errors.items() if path for e in found), None)
+        if first is None:
+            return ""
+        part = first.field if first.field != "node" else "add"
+        return f"f-{filter_tree.path_str(first.path)}-{part}"
+
+    @property
+    def known_lists(self) -> list[dict]:
+        """The value vocabularies this base metric's filters can offer, one ``<datalist>`` each."""
+        if self.metric is None:
+            return []
+        lists = [
+            {"id": f"known-{f.name}", "options": known}
+            for f in self.metric.filters
+            if (known := catalog.known_values(self.metric.metric, f.name))
+        ]
+        if self.metric.filter("status_code"):
+            ranges = catalog.STATUS_RANGES
+            lists.append({"id": "known-status-start", "options": [(a, w) for a, _, w in ranges]})
+            lists.append({"id": "known-status-end", "options": [(b, w) for _, b, w in ranges]})
+        return lists
 
     @property
     def root_errors(self) -> list[str]:
@@ -197,6 +249,7 @@ class BuilderRows:
         else:
             editor = _EDITORS.get(type_, "text")
         fields = {e.field: e.message for e in self.errors.get(path, [])}
+        known = catalog.known_values(self.metric.metric, node.key) if self.metric and node.key else ()
         return {
             "key": node.key,
             "op": node.op,
@@ -215,6 +268,12 @@ class BuilderRows:
             "end": value.end if isinstance(value, Range) else "",
             "pkey": value.key if isinstance(value, Property) else "",
             "values": value.values if isinstance(value, Property) else "",
+            # What a list editor understood, shown back as separate items.
+            "chips": filter_tree.split_values(value.values if isinstance(value, Property) else value)
+            if editor in ("list", "property") and isinstance(value, (str, Property))
+            else [],
+            "known": f"known-{node.key}" if known else "",
+            "known_hint": ", ".join(v for v, _ in known[:8]) if 0 < len(known) <= 12 else "",
             "field_errors": fields,
             "words": filter_tree.condition_sentence(node, self.metric),
         }
