@@ -51,8 +51,8 @@ TEN_CONDITIONS = """{"op": "and", "children": [
     ]}
   ]},
   {"field_op": "eq", "key": "os_version", "val": "15"},
-  {"field_op": "eq", "key": "country", "val": "GB"},
-  {"field_op": "eq", "key": "app_version", "val": "2.0"}
+  {"field_op": "gte", "key": "os_major_version", "val": 12},
+  {"field_op": "neq", "key": "model", "val": "Pixel 6"}
 ]}"""
 
 

@@ -52,11 +52,10 @@ def _field_text(node: filter_tree.Node | None, field: str) -> str:
 
 
 def _unfinished(tree: Group, path: tuple[int, ...]) -> bool:
-    """Whether the node at ``path`` still holds a condition whose filter hasn't been chosen."""
+    """Whether the node at ``path`` still holds a condition not filled in (filter or value empty)."""
     node = filter_tree.get(tree, path)
-    if isinstance(node, Condition):
-        return not node.key
-    return node is not None and any(not c.key for _, c in filter_tree.conditions(node))
+    found = [node] if isinstance(node, Condition) else [c for _, c in filter_tree.conditions(node or Group())]
+    return any(not c.key or not _field_text(c, "value") for c in found)
 
 
 class BuilderRows:
