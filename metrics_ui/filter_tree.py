@@ -64,6 +64,7 @@ Public API (everything else is private):
   ``FilterError`` (``.message``, ``.path``), ``NodeError`` (``path``, ``field``, ``message``),
   ``LintWarning`` (``code``, ``paths``, ``message``, ``fix_label``, ``id``); limits ``MAX_*``.
 - reading a tree: ``path_str``, ``parse_path``, ``get``, ``walk``, ``conditions``, ``depth``,
+  ``field_text``, ``unfinished``,
   ``key_type``, ``split_values``, ``join_values``.
 - conversions: ``from_json``, ``to_json(tree, base_metric=None)``, ``api_value``,
   ``from_form(data, prefix="filter")``, ``to_form(tree, prefix="filter")``, ``field_name``.
@@ -244,6 +245,28 @@ def key_type(key: str, base_metric: catalog.BaseMetric | None = None) -> str:
     if spec is not None:
         return spec.type
     return _CATALOG_TYPES.get(key, "string")
+
+
+def field_text(node: Node | None, field: str) -> str:
+    """What the person has put in one field of a node ("" when still empty)."""
+    if not isinstance(node, Condition):
+        return ""
+    value = node.value
+    texts = {"key": node.key, "op": node.op}
+    if isinstance(value, Range):
+        texts |= {"start": value.start, "end": value.end, "value": value.start + value.end}
+    elif isinstance(value, Property):
+        texts |= {"pkey": value.key, "value": value.values}
+    else:
+        texts["value"] = value
+    return texts.get(field, "").strip()
+
+
+def unfinished(tree: Group, path: Path) -> bool:
+    """Whether the node at ``path`` still holds a condition not filled in (filter or value empty)."""
+    node = get(tree, path)
+    found = [node] if isinstance(node, Condition) else [c for _, c in conditions(node or Group())]
+    return any(not c.key or not field_text(c, "value") for c in found)
 
 
 def split_values(text: str) -> list[str]:

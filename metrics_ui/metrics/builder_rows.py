@@ -1,61 +1,21 @@
-"""The builder as rows for the template (``open`` a group, a ``condition``, ``close``), and the request
-body and curl line the form would send."""
+"""The builder as rows for the template (``open`` a group, a ``condition``, ``close``)."""
 
 from __future__ import annotations
 
-import json
 from functools import cached_property
 
-from django.utils.html import format_html, format_html_join
-
-from metrics_ui import catalog, filter_tree, upstream
+from metrics_ui import catalog, filter_tree
 from metrics_ui.filter_tree import Condition, Group, Property, Range
-from metrics_ui.metrics import curl
-from metrics_ui.metrics import group_by as group_bys
 from metrics_ui.metrics import writes as create_guard
 from metrics_ui.metrics.builder import Builder
-from metrics_ui.metrics.form import MetricForm, request_body
+from metrics_ui.metrics.form import MetricForm
+from metrics_ui.metrics.preview import RequestPreview
 
 _EDITORS = {"int": "number", "boolean": "yes_no", "range": "range", "property": "property"}
 
 
 def _human(path: tuple[int, ...]) -> str:
     return ".".join(str(i + 1) for i in path)
-
-
-def _options(groups: list[tuple[str, list[tuple[str, str]]]], selected: str, blank: str | None) -> str:
-    """``<option>``s (in ``<optgroup>``s when a group has a label), escaped, with ``selected`` marked."""
-    chosen = '<option value="{}" selected>{}</option>'
-    plain = '<option value="{}">{}</option>'
-    parts = [format_html(plain, "", blank)] if blank is not None else []
-    for label, options in groups:
-        items = format_html_join(
-            "", "{}", ((format_html(chosen if v == selected else plain, v, t),) for v, t in options)
-        )
-        parts.append(format_html('<optgroup label="{}">{}</optgroup>', label, items) if label else items)
-    return format_html_join("", "{}", ((part,) for part in parts))
-
-
-def _field_text(node: filter_tree.Node | None, field: str) -> str:
-    """What the person has put in one field of a node ("" when still empty)."""
-    if not isinstance(node, Condition):
-        return ""
-    value = node.value
-    texts = {"key": node.key, "op": node.op}
-    if isinstance(value, Range):
-        texts |= {"start": value.start, "end": value.end, "value": value.start + value.end}
-    elif isinstance(value, Property):
-        texts |= {"pkey": value.key, "value": value.values}
-    else:
-        texts["value"] = value
-    return texts.get(field, "").strip()
-
-
-def _unfinished(tree: Group, path: tuple[int, ...]) -> bool:
-    """Whether the node at ``path`` still holds a condition not filled in (filter or value empty)."""
-    node = filter_tree.get(tree, path)
-    found = [node] if isinstance(node, Condition) else [c for _, c in filter_tree.conditions(node or Group())]
-    return any(not c.key or not _field_text(c, "value") for c in found)
 
 
 class BuilderRows:
@@ -84,12 +44,15 @@ class BuilderRows:
         self.filtered = any(True for _ in filter_tree.conditions(tree))
         # The linter waits until a person has finished what they just added (a new group holds one blank
         # condition: "holds only one item" would scold a step half taken).
-        self.warnings = [w for w in filter_tree.lint(tree) if not any(_unfinished(tree, p) for p in w.paths)]
+        self.warnings = [
+            w for w in filter_tree.lint(tree) if not any(filter_tree.unfinished(tree, p) for p in w.paths)
+        ]
         self.history = builder.history.dump()
         self.can_undo = bool(builder.history.undo)
         self.can_redo = bool(builder.history.redo)
         self.max_conditions = filter_tree.MAX_CONDITIONS
         self.max_depth = filter_tree.MAX_DEPTH
+        self.preview = RequestPreview(form, builder.tree, app_id, region)
 
     @cached_property
     def errors(self) -> dict[tuple, list[filter_tree.NodeError]]:
@@ -102,7 +65,7 @@ class BuilderRows:
         for error in found:
             node = filter_tree.get(tree, error.path)
             # A field left empty isn't wrong yet, only unfinished: it speaks up at Create.
-            if not self.submitted and not _field_text(node, error.field):
+            if not self.submitted and not filter_tree.field_text(node, error.field):
                 continue
             errors.setdefault(error.path, []).append(error)
         return errors
@@ -252,15 +215,8 @@ class BuilderRows:
         return {
             "key": node.key,
             "op": node.op,
-            # Built here rather than by template loops: the builder's fragments must render in a few ms.
-            "key_options": _options(
-                [(label, options) for label, options in key_groups if options], node.key, "Choose a filter…"
-            ),
-            "op_options": _options(
-                [("", [(o, catalog.OPERATOR_LABELS.get(o, o)) for o in ops])],
-                node.op,
-                "…" if not node.op else None,
-            ),
+            "key_groups": [(label, options) for label, options in key_groups if options],
+            "ops": [(o, catalog.OPERATOR_LABELS.get(o, o)) for o in ops],
             "editor": editor,
             "text": value if isinstance(value, str) else "",
             "start": value.start if isinstance(value, Range) else "",
@@ -284,37 +240,3 @@ class BuilderRows:
             form.add_conflict(outcome.metric, self.app_id)
         elif outcome.kind == create_guard.FAILED and outcome.error is not None:
             form.add_upstream_error(outcome.error, self.app_id)
-
-    @property
-    def request_body(self) -> dict | None:
-        """The body the Create button would send, when the form is complete enough to say."""
-        if self.metric is None:
-            return None
-        data = self.form.data if self.form.is_bound else self.form.initial
-        get_list = data.getlist if hasattr(data, "getlist") else lambda k: list(data.get(k, []))
-        group_by, _ = group_bys.from_form(
-            get_list("group_by"), lambda p: data.get(group_bys.key_field(p), "")
-        )
-        try:
-            return request_body(
-                str(data.get("name", "")).strip(), self.metric, group_by, self.builder.tree,
-                get_list("time_granularity"), get_list("data_destination"),
-            )  # fmt: skip
-        except filter_tree.FilterError:
-            return None
-
-    @property
-    def request_json(self) -> str:
-        body = self.request_body
-        return json.dumps(body, indent=2) if body is not None else ""
-
-    @property
-    def curl(self) -> str:
-        body = self.request_body
-        if body is None:
-            return ""
-        try:
-            base = upstream.base_url(self.region)
-        except Exception:  # the curl line is a convenience; never let it break the page
-            base = "https://api.embrace.io/custom-metrics"
-        return curl.create_command(base, self.app_id, body)
