@@ -83,15 +83,17 @@ class BuilderRows:
 
     @property
     def known_lists(self) -> list[dict]:
-        """The value vocabularies this base metric's filters can offer, one ``<datalist>`` each."""
+        """The value vocabularies of the filters in use, one ``<datalist>`` each (only those: the
+        country list alone would double the page)."""
         if self.metric is None:
             return []
+        used = {c.key for _, c in filter_tree.conditions(self.builder.tree)}
         lists = [
-            {"id": f"known-{f.name}", "options": known}
-            for f in self.metric.filters
-            if (known := catalog.known_values(self.metric.metric, f.name))
+            {"id": f"known-{key}", "options": known}
+            for key in sorted(used)
+            if (known := catalog.known_values(self.metric.metric, key))
         ]
-        if self.metric.filter("status_code"):
+        if "status_code" in used:
             ranges = catalog.STATUS_RANGES
             lists.append({"id": "known-status-start", "options": [(a, w) for a, _, w in ranges]})
             lists.append({"id": "known-status-end", "options": [(b, w) for _, b, w in ranges]})
