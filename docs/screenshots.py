@@ -176,6 +176,7 @@ def take(url: str) -> None:
         page.goto(f"/apps/{APP}/metrics/new/")
         page.get_by_label("Name", exact=True).fill("failed_checkouts")
         page.locator("#json-view summary").click()
+        settle(page)  # opening the JSON view refreshes it
         page.get_by_label("Paste a filter or a whole request body as JSON").fill(TEN_CONDITIONS)
         click(page, "Fill the form from this JSON")
         expect(page.locator("#filter-sentence")).to_contain_text("country")
