@@ -188,3 +188,23 @@ def test_at_create_each_incomplete_condition_says_what_is_missing_and_gets_focus
     expect(page.locator('[id="f-0.0-errors"]')).to_be_visible()
     expect(page.locator('[id="f-0.1-errors"]')).to_contain_text("country")
     expect(page.locator('[id="f-0.0-key"]')).to_be_focused()
+
+
+def test_keyboard_focus_stays_on_the_node_acted_on(signed_in_page, demo_user):
+    """Adding, cloning, moving and the all-of / any-of switch leave focus on the node acted on."""
+    page = signed_in_page()
+    page.goto(URL)
+    click(page, "Add a condition to the whole filter")
+    expect(page.locator('[id="f-0.0-key"]')).to_be_focused()
+    page.keyboard.press("Tab")  # no mouse: the keyboard reaches the row's controls
+    click(page, "Add a group to the whole filter")
+    expect(page.locator('[id="f-0.1.0-key"]')).to_be_focused()
+    click(page, "Switch group 2 to “any of”")
+    expect(page.locator('[id="f-0.1-connector"]')).to_be_focused()
+    expect(page.locator('[id="f-0.1-connector"]')).to_have_text("all of")
+    click(page, "Clone condition 1")
+    expect(page.locator('[id="f-0.1-clone"]')).to_be_focused()
+    click(page, "Move group 3 up")
+    expect(page.locator('[id="f-0.1-up"]')).to_be_focused()
+    click(page, "Move group 2 up")  # now first: its own "up" is disabled, so "down" has focus
+    expect(page.locator('[id="f-0.0-down"]')).to_be_focused()
