@@ -70,7 +70,7 @@ class BuilderRows:
             errors.setdefault(error.path, []).append(error)
         return errors
 
-    @property
+    @cached_property
     def focus(self) -> str:
         """Where keyboard focus goes: the builder's choice, or at Create the first incomplete field."""
         if self.builder.focus or not self.submitted:
@@ -232,6 +232,8 @@ class BuilderRows:
             "known": f"known-{node.key}" if known else "",
             "known_hint": ", ".join(v for v, _ in known[:8]) if 0 < len(known) <= 12 else "",
             "field_errors": fields,
+            # Without JavaScript the page reloads: autofocus keeps the person's place.
+            "autofocus": self.focus.removeprefix(f"f-{filter_tree.path_str(path)}-") if self.focus else "",
             "words": filter_tree.condition_sentence(node, self.metric),
         }
 

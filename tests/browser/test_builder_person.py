@@ -174,13 +174,18 @@ def test_no_error_before_one_is_earned(javascript, signed_in_page, new_context, 
     no_error_shown(page)
 
 
-def test_at_create_each_incomplete_condition_says_what_is_missing_and_gets_focus(signed_in_page, demo_user):
-    page = signed_in_page()
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_at_create_each_incomplete_condition_says_what_is_missing_and_gets_focus(
+    javascript, signed_in_page, new_context, live_server, demo_user
+):
+    page = signed_in_page() if javascript else sign_in_without_javascript(new_context, live_server)
     page.goto(URL)
     page.get_by_label("Name", exact=True).fill("sessions_by_country")
     click(page, "Add a condition to the whole filter")
     click(page, "Add a condition to the whole filter")
     page.get_by_label("Condition 2: filter on").select_option("country")
+    if not javascript:
+        click(page, "Update the filter")
     settle(page)
     no_error_shown(page)
     page.get_by_role("button", name="Create metric").click()
