@@ -18,7 +18,8 @@ LIGHT = settings(SETTINGS, max_examples=100)
 
 # --- strategies: valid trees for a base metric, as the builder or an import would make them ------
 
-# List items must fit the form's list format (quoted where they hold a comma); scalars may be anything that isn't blank.
+# List items must fit the form's list format (quoted where they hold a comma);
+# scalars may be anything that isn't blank.
 # A small alphabet with the awkward characters keeps generation fast.
 ALPHABET = "abzAZ09 .,-_:/é€“”()\u00a0"
 printable = st.characters(exclude_categories=("Cc", "Cs"))
