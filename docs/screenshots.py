@@ -38,6 +38,22 @@ CHROMIUM_ARGS = [
 ]
 DEMO_USERNAME, DEMO_PASSWORD = "demo", "demo-password"
 APP = "appID1"
+TEN_CONDITIONS = """{"op": "and", "children": [
+  {"field_op": "eq", "key": "app_version", "val": "1.2"},
+  {"field_op": "in", "key": "os_version", "val": ["12", "13", "14"]},
+  {"field_op": "eq", "key": "country", "val": "US"},
+  {"op": "or", "children": [
+    {"field_op": "eq", "key": "model", "val": "Pixel 8"},
+    {"field_op": "eq", "key": "model", "val": "Pixel 7"},
+    {"op": "and", "children": [
+      {"field_op": "eq", "key": "has_anr", "val": true},
+      {"field_op": "eq", "key": "app_version", "val": "1.3"}
+    ]}
+  ]},
+  {"field_op": "eq", "key": "os_version", "val": "15"},
+  {"field_op": "gte", "key": "os_major_version", "val": 12},
+  {"field_op": "neq", "key": "model", "val": "Pixel 6"}
+]}"""
 
 
 def free_port() -> int:
@@ -155,6 +171,18 @@ def take(url: str) -> None:
         expect(page.locator("#filter-sentence")).to_contain_text("OS version is 13")
         page.locator("#filter-tree").scroll_into_view_if_needed()
         shoot(page, "create")
+
+        # A nested filter of ten conditions: how much room the builder takes for a realistic filter.
+        page.goto(f"/apps/{APP}/metrics/new/")
+        page.get_by_label("Name", exact=True).fill("failed_checkouts")
+        page.locator("#json-view summary").click()
+        settle(page)  # opening the JSON view refreshes it
+        page.get_by_label("Paste a filter or a whole request body as JSON").fill(TEN_CONDITIONS)
+        click(page, "Fill the form from this JSON")
+        expect(page.locator("#filter-sentence")).to_contain_text("country")
+        page.locator("#json-view summary").click()
+        page.locator("#filter-tree").scroll_into_view_if_needed()
+        shoot(page, "create-ten-conditions")
 
         page.goto("/tokens/")
         shoot(page, "tokens")

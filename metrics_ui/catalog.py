@@ -401,3 +401,293 @@ def is_metric_name(name: object) -> bool:
 
 
 NAME_MAX_LENGTH = 128
+
+
+# --- values people pick from rather than spell ----------------------------------------------------
+
+HTTP_METHODS: tuple[str, ...] = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+YES_NO: tuple[str, ...] = ("yes", "no")
+# Status codes by class, as the ranges a status-code condition takes: (start, end, words).
+STATUS_RANGES: tuple[tuple[str, str, str], ...] = (
+    ("200", "299", "2xx: success"),
+    ("300", "399", "3xx: redirect"),
+    ("400", "499", "4xx: client error"),
+    ("500", "599", "5xx: server error"),
+)
+
+
+def _codes(text: str) -> tuple[tuple[str, str], ...]:
+    return tuple((line[:2], line[3:]) for line in text.strip().splitlines())
+
+
+# ISO 3166-1 alpha-2 codes and short names, generated from Debian's iso-codes 4.15.0
+# (/usr/share/iso-codes/json/iso_3166-1.json, maintained with the ISO 3166 agency's updates): a
+# 249-line table is lighter than a country package, and the upstream takes exactly these codes.
+COUNTRIES: tuple[tuple[str, str], ...] = _codes("""
+AD Andorra
+AE United Arab Emirates
+AF Afghanistan
+AG Antigua and Barbuda
+AI Anguilla
+AL Albania
+AM Armenia
+AO Angola
+AQ Antarctica
+AR Argentina
+AS American Samoa
+AT Austria
+AU Australia
+AW Aruba
+AX Åland Islands
+AZ Azerbaijan
+BA Bosnia and Herzegovina
+BB Barbados
+BD Bangladesh
+BE Belgium
+BF Burkina Faso
+BG Bulgaria
+BH Bahrain
+BI Burundi
+BJ Benin
+BL Saint Barthélemy
+BM Bermuda
+BN Brunei Darussalam
+BO Bolivia
+BQ Bonaire, Sint Eustatius and Saba
+BR Brazil
+BS Bahamas
+BT Bhutan
+BV Bouvet Island
+BW Botswana
+BY Belarus
+BZ Belize
+CA Canada
+CC Cocos (Keeling) Islands
+CD Congo, The Democratic Republic of the
+CF Central African Republic
+CG Congo
+CH Switzerland
+CI Côte d'Ivoire
+CK Cook Islands
+CL Chile
+CM Cameroon
+CN China
+CO Colombia
+CR Costa Rica
+CU Cuba
+CV Cabo Verde
+CW Curaçao
+CX Christmas Island
+CY Cyprus
+CZ Czechia
+DE Germany
+DJ Djibouti
+DK Denmark
+DM Dominica
+DO Dominican Republic
+DZ Algeria
+EC Ecuador
+EE Estonia
+EG Egypt
+EH Western Sahara
+ER Eritrea
+ES Spain
+ET Ethiopia
+FI Finland
+FJ Fiji
+FK Falkland Islands (Malvinas)
+FM Micronesia, Federated States of
+FO Faroe Islands
+FR France
+GA Gabon
+GB United Kingdom
+GD Grenada
+GE Georgia
+GF French Guiana
+GG Guernsey
+GH Ghana
+GI Gibraltar
+GL Greenland
+GM Gambia
+GN Guinea
+GP Guadeloupe
+GQ Equatorial Guinea
+GR Greece
+GS South Georgia and the South Sandwich Islands
+GT Guatemala
+GU Guam
+GW Guinea-Bissau
+GY Guyana
+HK Hong Kong
+HM Heard Island and McDonald Islands
+HN Honduras
+HR Croatia
+HT Haiti
+HU Hungary
+ID Indonesia
+IE Ireland
+IL Israel
+IM Isle of Man
+IN India
+IO British Indian Ocean Territory
+IQ Iraq
+IR Iran
+IS Iceland
+IT Italy
+JE Jersey
+JM Jamaica
+JO Jordan
+JP Japan
+KE Kenya
+KG Kyrgyzstan
+KH Cambodia
+KI Kiribati
+KM Comoros
+KN Saint Kitts and Nevis
+KP North Korea
+KR South Korea
+KW Kuwait
+KY Cayman Islands
+KZ Kazakhstan
+LA Laos
+LB Lebanon
+LC Saint Lucia
+LI Liechtenstein
+LK Sri Lanka
+LR Liberia
+LS Lesotho
+LT Lithuania
+LU Luxembourg
+LV Latvia
+LY Libya
+MA Morocco
+MC Monaco
+MD Moldova
+ME Montenegro
+MF Saint Martin (French part)
+MG Madagascar
+MH Marshall Islands
+MK North Macedonia
+ML Mali
+MM Myanmar
+MN Mongolia
+MO Macao
+MP Northern Mariana Islands
+MQ Martinique
+MR Mauritania
+MS Montserrat
+MT Malta
+MU Mauritius
+MV Maldives
+MW Malawi
+MX Mexico
+MY Malaysia
+MZ Mozambique
+NA Namibia
+NC New Caledonia
+NE Niger
+NF Norfolk Island
+NG Nigeria
+NI Nicaragua
+NL Netherlands
+NO Norway
+NP Nepal
+NR Nauru
+NU Niue
+NZ New Zealand
+OM Oman
+PA Panama
+PE Peru
+PF French Polynesia
+PG Papua New Guinea
+PH Philippines
+PK Pakistan
+PL Poland
+PM Saint Pierre and Miquelon
+PN Pitcairn
+PR Puerto Rico
+PS Palestine, State of
+PT Portugal
+PW Palau
+PY Paraguay
+QA Qatar
+RE Réunion
+RO Romania
+RS Serbia
+RU Russian Federation
+RW Rwanda
+SA Saudi Arabia
+SB Solomon Islands
+SC Seychelles
+SD Sudan
+SE Sweden
+SG Singapore
+SH Saint Helena, Ascension and Tristan da Cunha
+SI Slovenia
+SJ Svalbard and Jan Mayen
+SK Slovakia
+SL Sierra Leone
+SM San Marino
+SN Senegal
+SO Somalia
+SR Suriname
+SS South Sudan
+ST Sao Tome and Principe
+SV El Salvador
+SX Sint Maarten (Dutch part)
+SY Syria
+SZ Eswatini
+TC Turks and Caicos Islands
+TD Chad
+TF French Southern Territories
+TG Togo
+TH Thailand
+TJ Tajikistan
+TK Tokelau
+TL Timor-Leste
+TM Turkmenistan
+TN Tunisia
+TO Tonga
+TR Türkiye
+TT Trinidad and Tobago
+TV Tuvalu
+TW Taiwan
+TZ Tanzania
+UA Ukraine
+UG Uganda
+UM United States Minor Outlying Islands
+US United States
+UY Uruguay
+UZ Uzbekistan
+VA Holy See (Vatican City State)
+VC Saint Vincent and the Grenadines
+VE Venezuela
+VG Virgin Islands, British
+VI Virgin Islands, U.S.
+VN Vietnam
+VU Vanuatu
+WF Wallis and Futuna
+WS Samoa
+YE Yemen
+YT Mayotte
+ZA South Africa
+ZM Zambia
+ZW Zimbabwe
+""")
+
+# Which vocabulary a filter key takes: (base metric or "" for any, key) -> (value, words) pairs.
+# "method" on ANRs is a code method, not an HTTP one, so the HTTP list is tied to network metrics.
+_NETWORK_METRICS = (
+    "network_requests_total",
+    "network_requests_successful_total",
+    "network_requests_successful_duration_total",
+)
+_KNOWN: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("", "country"): COUNTRIES,
+    **{(m, "method"): tuple((v, v) for v in HTTP_METHODS) for m in _NETWORK_METRICS},
+}
+
+
+def known_values(metric: str, key: str) -> tuple[tuple[str, str], ...]:
+    """The values ``key`` takes on ``metric`` that the console can offer, as (value, words) pairs."""
+    return _KNOWN.get((metric, key)) or _KNOWN.get(("", key), ())

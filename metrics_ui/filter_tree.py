@@ -23,11 +23,14 @@ property      ``Property(key="plan", values="free\\npro")``  ``{"property_key": 
 op ``in``     ``str``, **one value per line**               a list of values of the key's type
 ============  ============================================  =====================================
 
-Lists (``in`` and property values) are one value per line. Commas are *not* separators: they
-stay part of the value, so ``Paris, TX`` is one value. Surrounding spaces of each line are trimmed
-and blank lines ignored. ``to_json`` converts text to typed values (it needs the key's type:
-from ``base_metric`` when given, else the built-in catalog); ``from_json`` writes typed values back
-as canonical text (``14`` → ``"14"``, ``true`` → ``"yes"``, lists joined with ``"\\n"``).
+Lists (``in`` and property values) are typed the way people write lists: values separated by new
+lines or commas, a value that contains a comma (or starts with a double quote) written in double
+quotes (``"Paris, TX"``), each line read by Python's ``csv`` module. Surrounding spaces are trimmed
+and empty entries dropped (:func:`split_values`); :func:`join_values` writes a list back, one value
+per line, quoted only where needed, so the two round-trip. ``to_json`` converts text to typed
+values (it needs the key's type: from ``base_metric`` when given, else the built-in catalog);
+``from_json`` writes typed values back as canonical text (``14`` → ``"14"``, ``true`` → ``"yes"``,
+lists written by ``join_values``).
 
 Guarantees: ``from_form(to_form(t)) == t`` for every tree; ``from_json(to_json(t)) == t`` for every
 valid tree in canonical text (any tree that came from ``from_json``; an empty root is ``"and"``);
@@ -61,7 +64,8 @@ Public API (everything else is private):
   ``FilterError`` (``.message``, ``.path``), ``NodeError`` (``path``, ``field``, ``message``),
   ``LintWarning`` (``code``, ``paths``, ``message``, ``fix_label``, ``id``); limits ``MAX_*``.
 - reading a tree: ``path_str``, ``parse_path``, ``get``, ``walk``, ``conditions``, ``depth``,
-  ``key_type``, ``split_lines``.
+  ``field_text``, ``unfinished``,
+  ``key_type``, ``split_values``, ``join_values``.
 - conversions: ``from_json``, ``to_json(tree, base_metric=None)``, ``api_value``,
   ``from_form(data, prefix="filter")``, ``to_form(tree, prefix="filter")``, ``field_name``.
 - checks and words: ``validate(tree, base_metric)``, ``sentence(tree, base_metric=None)``,
@@ -72,10 +76,12 @@ Public API (everything else is private):
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -241,9 +247,44 @@ def key_type(key: str, base_metric: catalog.BaseMetric | None = None) -> str:
     return _CATALOG_TYPES.get(key, "string")
 
 
-def split_lines(text: str) -> list[str]:
-    """The values of a list as typed: one per line, trimmed, blank lines ignored."""
-    return [line.strip() for line in text.splitlines() if line.strip()]
+def field_text(node: Node | None, field: str) -> str:
+    """What the person has put in one field of a node ("" when still empty)."""
+    if not isinstance(node, Condition):
+        return ""
+    value = node.value
+    texts = {"key": node.key, "op": node.op}
+    if isinstance(value, Range):
+        texts |= {"start": value.start, "end": value.end, "value": value.start + value.end}
+    elif isinstance(value, Property):
+        texts |= {"pkey": value.key, "value": value.values}
+    else:
+        texts["value"] = value
+    return texts.get(field, "").strip()
+
+
+def unfinished(tree: Group, path: Path) -> bool:
+    """Whether the node at ``path`` still holds a condition not filled in (filter or value empty)."""
+    node = get(tree, path)
+    found = [node] if isinstance(node, Condition) else [c for _, c in conditions(node or Group())]
+    return any(not c.key or not field_text(c, "value") for c in found)
+
+
+def split_values(text: str) -> list[str]:
+    """The values of a list as typed: separated by new lines or commas, ``"double quoted"`` when a
+    value holds a comma; each trimmed, empty ones dropped. ``"GET, POST"`` → ``["GET", "POST"]``."""
+    values: list[str] = []
+    for row in csv.reader(text.splitlines(), skipinitialspace=True):
+        values.extend(cell.strip() for cell in row if cell.strip())
+    return values
+
+
+def join_values(values: Iterable[str]) -> str:
+    """A list as the form shows it: one value per line, quoted only when ``split_values`` needs it."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for value in values:
+        writer.writerow([value])
+    return buffer.getvalue().rstrip("\n")
 
 
 _YES = ("yes", "true")
@@ -423,14 +464,14 @@ def _list_text(values: object, where: tuple[str | int, ...]) -> str:
     lines = []
     for index, value in enumerate(values):
         text = _scalar_text(value, (*where, index))
-        # One value per line is the form's list format, so a value must fit on one line.
+        # A list value must survive being typed into the form: on one line, no surrounding spaces.
         if not text.strip() or text != text.strip() or "\n" in text or "\r" in text:
             raise _shape_error(
                 (*where, index),
                 "list values can't be empty, start or end with spaces, or contain line breaks",
             )
         lines.append(text)
-    return "\n".join(lines)
+    return join_values(lines)
 
 
 def _value_from_json(val: object, where: tuple[str | int, ...]) -> Value:
@@ -488,9 +529,9 @@ def api_value(condition: Condition, base_metric: catalog.BaseMetric | None = Non
     if type_ == "property" or isinstance(value, Property):
         if not isinstance(value, Property):
             raise FilterError("This condition needs a property name and values.", path)
-        return {"property_key": value.key, "property_values": split_lines(value.values)}
+        return {"property_key": value.key, "property_values": split_values(value.values)}
     if condition.op == "in":
-        return [_typed_scalar(type_, v, path) for v in split_lines(value)]
+        return [_typed_scalar(type_, v, path) for v in split_values(value)]
     return _typed_scalar(type_, value, path)
 
 
@@ -706,21 +747,27 @@ def _value_errors(path: Path, node: Condition, type_: str, label: str) -> list[N
 
 
 def _list_errors(path: Path, text: str, type_: str, label: str) -> list[NodeError]:
-    values = split_lines(text)
+    values = split_values(text)
     if not values:
-        return [NodeError(path, "value", f"Enter at least one value for {label}, one per line.")]
+        return [
+            NodeError(
+                path, "value", f"Enter at least one value for {label}, separated by commas or new lines."
+            )
+        ]
     if len(values) > MAX_LIST_VALUES:
-        message = f"A list can have at most {MAX_LIST_VALUES} values; this one has {len(values)}."
+        message = (
+            f"A list can have at most {MAX_LIST_VALUES} values; this one has {len(values)}. "
+            "Split it into two conditions joined by “any of”."
+        )
         return [NodeError(path, "value", message)]
     seen: set[object] = set()
     for number, value in enumerate(values, 1):
         message = _scalar_problem(value, type_, label)
         if message:
-            hint = " Put each value on its own line." if "," in value and type_ != "string" else ""
-            return [NodeError(path, "value", f"Line {number}: {message}{hint}")]
+            return [NodeError(path, "value", f"Value {number} (“{value}”): {message}")]
         meaning = _parse_int(value) if type_ == "int" else value
         if meaning in seen:  # the upstream refuses a value listed twice
-            return [NodeError(path, "value", f"Line {number}: “{value}” is already in the list.")]
+            return [NodeError(path, "value", f"Value {number}: “{value}” is already in the list.")]
         seen.add(meaning)
     return []
 
@@ -773,6 +820,14 @@ def _phrase(node: Node, base_metric: catalog.BaseMetric | None) -> tuple[str, st
     return f" {connector} ".join(words), connector if parts else None
 
 
+def quoted_list(values: list[str]) -> str:
+    """Values in words, each quoted so a comma inside one can't be misread: “GET” or “POST”."""
+    shown = [f"“{v}”" for v in values]
+    if len(shown) < 2:
+        return shown[0] if shown else _BLANK
+    return f"{', '.join(shown[:-1])} or {shown[-1]}"
+
+
 def condition_sentence(condition: Condition, base_metric: catalog.BaseMetric | None = None) -> str:
     """One condition in words: "status code is between 400 and 499", "had an ANR"."""
     key, op, value = condition.key, condition.op, condition.value
@@ -785,16 +840,16 @@ def condition_sentence(condition: Condition, base_metric: catalog.BaseMetric | N
             return f"{label} {'is' if op == 'eq' else 'is not'} between {start} and {end}"
         return f"{label} {op_label} {start}–{end}"
     if isinstance(value, Property):
-        values = split_lines(value.values)
+        values = split_values(value.values)
         named = f"{label} “{value.key.strip() or _BLANK}”"
-        shown = ", ".join(values) or _BLANK
+        shown = quoted_list(values)
         if op == "eq":
             return f"{named} {'is one of' if len(values) > 1 else 'is'} {shown}"
         if op == "neq":
             return f"{named} {'is none of' if len(values) > 1 else 'is not'} {shown}"
         return f"{named} {op_label} {shown}"
     if op == "in":
-        return f"{label} {op_label} {', '.join(split_lines(value)) or _BLANK}"
+        return f"{label} {op_label} {quoted_list(split_values(value))}"
     flag = _parse_bool(value) if type_ == "boolean" else None
     if flag is not None and op in ("eq", "neq"):
         if flag == (op == "eq"):
@@ -978,10 +1033,10 @@ def _normal(condition: Condition) -> tuple | None:
     if isinstance(value, Range):
         return (key, op, "range", scalar(value.start), scalar(value.end))
     if isinstance(value, Property):
-        values = split_lines(value.values)
+        values = split_values(value.values)
         return (key, op, "property", value.key.strip(), frozenset(values)) if values else None
     if op == "in":
-        values = split_lines(value)
+        values = split_values(value)
         return (key, op, "list", frozenset(scalar(v) for v in values)) if values else None
     if not value.strip():
         return None

@@ -142,8 +142,12 @@ class Builder:
             return self.tree
         moved = filter_tree.move(self.tree, path, delta)
         if moved != self.tree:
-            self.focus = dom_id(filter_tree.moved_path(path, delta), verb)
-            self.inverse = ["mv", list(filter_tree.moved_path(path, delta)), -delta]
+            now = filter_tree.moved_path(path, delta)
+            siblings = filter_tree.get(moved, now[:-1])
+            # At either end the button just pressed is disabled: focus its twin rather than lose it.
+            at_end = now[-1] == 0 if delta < 0 else now[-1] == len(siblings.children) - 1
+            self.focus = dom_id(now, {"up": "down", "down": "up"}[verb] if at_end else verb)
+            self.inverse = ["mv", list(now), -delta]
         return moved
 
     def _up(self, path: tuple[int, ...], extra: str, data) -> Group:
@@ -156,6 +160,7 @@ class Builder:
         node = filter_tree.get(self.tree, path)
         if isinstance(node, Group):
             self.inverse = ["cn", list(path), node.connector]
+            self.focus = dom_id(path, "connector")
         return filter_tree.set_connector(self.tree, path, extra)
 
     def _confirm_remove(self, path: tuple[int, ...], extra: str, data) -> Group:

@@ -1,39 +1,21 @@
-"""The builder as rows for the template (``open`` a group, a ``condition``, ``close``), and the request
-body and curl line the form would send."""
+"""The builder as rows for the template (``open`` a group, a ``condition``, ``close``)."""
 
 from __future__ import annotations
 
-import json
 from functools import cached_property
 
-from django.utils.html import format_html, format_html_join
-
-from metrics_ui import catalog, filter_tree, upstream
+from metrics_ui import catalog, filter_tree
 from metrics_ui.filter_tree import Condition, Group, Property, Range
-from metrics_ui.metrics import curl
-from metrics_ui.metrics import group_by as group_bys
 from metrics_ui.metrics import writes as create_guard
 from metrics_ui.metrics.builder import Builder
-from metrics_ui.metrics.form import MetricForm, request_body
+from metrics_ui.metrics.form import MetricForm
+from metrics_ui.metrics.preview import RequestPreview
 
 _EDITORS = {"int": "number", "boolean": "yes_no", "range": "range", "property": "property"}
 
 
 def _human(path: tuple[int, ...]) -> str:
     return ".".join(str(i + 1) for i in path)
-
-
-def _options(groups: list[tuple[str, list[tuple[str, str]]]], selected: str, blank: str | None) -> str:
-    """``<option>``s (in ``<optgroup>``s when a group has a label), escaped, with ``selected`` marked."""
-    chosen = '<option value="{}" selected>{}</option>'
-    plain = '<option value="{}">{}</option>'
-    parts = [format_html(plain, "", blank)] if blank is not None else []
-    for label, options in groups:
-        items = format_html_join(
-            "", "{}", ((format_html(chosen if v == selected else plain, v, t),) for v, t in options)
-        )
-        parts.append(format_html('<optgroup label="{}">{}</optgroup>', label, items) if label else items)
-    return format_html_join("", "{}", ((part,) for part in parts))
 
 
 class BuilderRows:
@@ -60,12 +42,17 @@ class BuilderRows:
         tree = builder.tree
         self.sentence = filter_tree.sentence(tree, self.metric)
         self.filtered = any(True for _ in filter_tree.conditions(tree))
-        self.warnings = filter_tree.lint(tree)
+        # The linter waits until a person has finished what they just added (a new group holds one blank
+        # condition: "holds only one item" would scold a step half taken).
+        self.warnings = [
+            w for w in filter_tree.lint(tree) if not any(filter_tree.unfinished(tree, p) for p in w.paths)
+        ]
         self.history = builder.history.dump()
         self.can_undo = bool(builder.history.undo)
         self.can_redo = bool(builder.history.redo)
         self.max_conditions = filter_tree.MAX_CONDITIONS
         self.max_depth = filter_tree.MAX_DEPTH
+        self.preview = RequestPreview(form, builder.tree, app_id, region)
 
     @cached_property
     def errors(self) -> dict[tuple, list[filter_tree.NodeError]]:
@@ -77,11 +64,40 @@ class BuilderRows:
         errors: dict[tuple, list[filter_tree.NodeError]] = {}
         for error in found:
             node = filter_tree.get(tree, error.path)
-            # A condition just added isn't wrong yet; it is only unfinished (until the person submits).
-            if not self.submitted and isinstance(node, Condition) and not node.key:
+            # A field left empty isn't wrong yet, only unfinished: it speaks up at Create.
+            if not self.submitted and not filter_tree.field_text(node, error.field):
                 continue
             errors.setdefault(error.path, []).append(error)
         return errors
+
+    @cached_property
+    def focus(self) -> str:
+        """Where keyboard focus goes: the builder's choice, or at Create the first incomplete field."""
+        if self.builder.focus or not self.submitted:
+            return self.builder.focus
+        first = next((e for path, found in self.errors.items() if path for e in found), None)
+        if first is None:
+            return ""
+        part = first.field if first.field != "node" else "add"
+        return f"f-{filter_tree.path_str(first.path)}-{part}"
+
+    @property
+    def known_lists(self) -> list[dict]:
+        """The value vocabularies of the filters in use, one ``<datalist>`` each (only those: the
+        country list alone would double the page)."""
+        if self.metric is None:
+            return []
+        used = {c.key for _, c in filter_tree.conditions(self.builder.tree)}
+        lists = [
+            {"id": f"known-{key}", "options": known}
+            for key in sorted(used)
+            if (known := catalog.known_values(self.metric.metric, key))
+        ]
+        if "status_code" in used:
+            ranges = catalog.STATUS_RANGES
+            lists.append({"id": "known-status-start", "options": [(a, w) for a, _, w in ranges]})
+            lists.append({"id": "known-status-end", "options": [(b, w) for _, b, w in ranges]})
+        return lists
 
     @property
     def root_errors(self) -> list[str]:
@@ -197,25 +213,27 @@ class BuilderRows:
         else:
             editor = _EDITORS.get(type_, "text")
         fields = {e.field: e.message for e in self.errors.get(path, [])}
+        known = catalog.known_values(self.metric.metric, node.key) if self.metric and node.key else ()
         return {
             "key": node.key,
             "op": node.op,
-            # Built here rather than by template loops: the builder's fragments must render in a few ms.
-            "key_options": _options(
-                [(label, options) for label, options in key_groups if options], node.key, "Choose a filter…"
-            ),
-            "op_options": _options(
-                [("", [(o, catalog.OPERATOR_LABELS.get(o, o)) for o in ops])],
-                node.op,
-                "…" if not node.op else None,
-            ),
+            "key_groups": [(label, options) for label, options in key_groups if options],
+            "ops": [(o, catalog.OPERATOR_LABELS.get(o, o)) for o in ops],
             "editor": editor,
             "text": value if isinstance(value, str) else "",
             "start": value.start if isinstance(value, Range) else "",
             "end": value.end if isinstance(value, Range) else "",
             "pkey": value.key if isinstance(value, Property) else "",
             "values": value.values if isinstance(value, Property) else "",
+            # What a list editor understood, shown back as separate items.
+            "chips": filter_tree.split_values(value.values if isinstance(value, Property) else value)
+            if editor in ("list", "property") and isinstance(value, (str, Property))
+            else [],
+            "known": f"known-{node.key}" if known else "",
+            "known_hint": ", ".join(v for v, _ in known[:8]) if 0 < len(known) <= 12 else "",
             "field_errors": fields,
+            # Without JavaScript the page reloads: autofocus keeps the person's place.
+            "autofocus": self.focus.removeprefix(f"f-{filter_tree.path_str(path)}-") if self.focus else "",
             "words": filter_tree.condition_sentence(node, self.metric),
         }
 
@@ -226,37 +244,3 @@ class BuilderRows:
             form.add_conflict(outcome.metric, self.app_id)
         elif outcome.kind == create_guard.FAILED and outcome.error is not None:
             form.add_upstream_error(outcome.error, self.app_id)
-
-    @property
-    def request_body(self) -> dict | None:
-        """The body the Create button would send, when the form is complete enough to say."""
-        if self.metric is None:
-            return None
-        data = self.form.data if self.form.is_bound else self.form.initial
-        get_list = data.getlist if hasattr(data, "getlist") else lambda k: list(data.get(k, []))
-        group_by, _ = group_bys.from_form(
-            get_list("group_by"), lambda p: data.get(group_bys.key_field(p), "")
-        )
-        try:
-            return request_body(
-                str(data.get("name", "")).strip(), self.metric, group_by, self.builder.tree,
-                get_list("time_granularity"), get_list("data_destination"),
-            )  # fmt: skip
-        except filter_tree.FilterError:
-            return None
-
-    @property
-    def request_json(self) -> str:
-        body = self.request_body
-        return json.dumps(body, indent=2) if body is not None else ""
-
-    @property
-    def curl(self) -> str:
-        body = self.request_body
-        if body is None:
-            return ""
-        try:
-            base = upstream.base_url(self.region)
-        except Exception:  # the curl line is a convenience; never let it break the page
-            base = "https://api.embrace.io/custom-metrics"
-        return curl.create_command(base, self.app_id, body)

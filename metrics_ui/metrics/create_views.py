@@ -49,6 +49,7 @@ def metric_create(request: HttpRequest, app_id: str) -> HttpResponse:
     form = MetricForm(builder.step(request.POST, metrics), metrics=metrics, tree=builder.tree)
     action = request.POST.get("action", "create")
     if action != "create":
+        form.hold_errors()
         return page(form, builder, fragment=request.htmx and action.partition(":")[0] in TREE_ACTIONS)
     return _submit(request, client, app_id, form, builder, page)
 

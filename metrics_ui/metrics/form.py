@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.forms.utils import ErrorDict
 
 from metrics_ui import catalog, filter_tree, upstream
 from metrics_ui.filter_tree import Group
@@ -103,6 +104,12 @@ class MetricForm(forms.Form):
                 max_length=500,
                 help_text="One or more keys, separated by commas, e.g. city, plan.",
             )
+
+    def hold_errors(self) -> None:
+        """A builder step or a new base metric isn't a submission: no field is marked wrong until
+        Create (the name check still answers when the person leaves the name field)."""
+        self._errors = ErrorDict()
+        self.cleaned_data = {}
 
     @property
     def base_metric(self) -> catalog.BaseMetric | None:

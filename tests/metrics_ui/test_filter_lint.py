@@ -35,7 +35,7 @@ def matches(node: ft.Node, record: dict[str, str]) -> bool | None:
 
         actual = norm(record[node.key])
         if node.op == "in":
-            return actual in {norm(v) for v in ft.split_lines(node.value)}
+            return actual in {norm(v) for v in ft.split_values(node.value)}
         return (actual == norm(node.value)) == (node.op == "eq")
     results = [r for r in (matches(c, record) for c in node.children) if r is not None]
     if not results:

@@ -18,7 +18,8 @@ LIGHT = settings(SETTINGS, max_examples=100)
 
 # --- strategies: valid trees for a base metric, as the builder or an import would make them ------
 
-# List items must fit the one-per-line form format; scalars may be anything that isn't blank.
+# List items must fit the form's list format (quoted where they hold a comma);
+# scalars may be anything that isn't blank.
 # A small alphabet with the awkward characters keeps generation fast.
 ALPHABET = "abzAZ09 .,-_:/é€“”()\u00a0"
 printable = st.characters(exclude_categories=("Cc", "Cs"))
@@ -35,11 +36,11 @@ def value_for(spec: catalog.FilterSpec, op: str) -> st.SearchStrategy:
         return st.tuples(whole, whole).map(lambda p: Range(str(min(p)), str(max(p))))
     if spec.type == "property":
         values = st.lists(list_item, min_size=1, max_size=4, unique=True)
-        return st.builds(lambda k, vs: Property(k, "\n".join(vs)), scalar_text, values)
+        return st.builds(lambda k, vs: Property(k, ft.join_values(vs)), scalar_text, values)
     item = {"int": whole.map(str), "boolean": st.sampled_from(["yes", "no"])}.get(spec.type)
     if op == "in":
         items = st.lists(list_item if item is None else item, min_size=1, max_size=5, unique=True)
-        return items.map("\n".join)
+        return items.map(ft.join_values)
     return scalar_text if item is None else item
 
 
@@ -364,15 +365,15 @@ def test_validation_messages_are_plain_words():
             Condition("is_handled", "eq", "yes"),
             Condition("model", "gt", "Pixel"),
             Condition("os_version", "in", "\n \n"),
-            Condition("os_major_version", "in", "12, 13"),
+            Condition("os_major_version", "in", "12 13"),
         ),
     )
     assert [e.message for e in ft.validate(tree, SESSIONS)] == [
         "“is handled” can't be used to filter Session count.",
         "Device model can't be compared with “is greater than”; use “is”, “is not”, “contains”, "
         "“does not contain”, “is one of”.",
-        "Enter at least one value for OS version, one per line.",
-        "Line 1: OS major version needs a whole number, like 14. Put each value on its own line.",
+        "Enter at least one value for OS version, separated by commas or new lines.",
+        "Value 1 (“12 13”): OS major version needs a whole number, like 14.",
     ]
     status = Group("and", (Condition("status_code", "eq", Range("499", "400")),))
     assert ft.validate(status, NETWORK) == [
@@ -402,8 +403,8 @@ def test_text_the_upstream_refuses_is_reported():
     )
     assert [(e.path, e.field, e.message) for e in ft.validate(tree, SESSIONS)] == [
         ((0,), "value", "A value can't contain line breaks, tabs or other invisible control characters."),
-        ((1,), "value", "Line 3: “FR” is already in the list."),
-        ((2,), "value", "Line 2: “+12” is already in the list."),
+        ((1,), "value", "Value 3: “FR” is already in the list."),
+        ((2,), "value", "Value 2: “+12” is already in the list."),
         ((3,), "pkey", "The name can't contain line breaks, tabs or other invisible control characters."),
     ]
 
@@ -427,13 +428,14 @@ def test_sentence_examples():
     C = Condition
     assert ft.sentence(example()) == "OS version is 12 and (app version is 1.2 or app version is 1.3)"
     assert (
-        ft.sentence(Group("and", (C("app_version", "in", "1.2\n1.3"),))) == "app version is one of 1.2, 1.3"
+        ft.sentence(Group("and", (C("app_version", "in", "1.2\n1.3"),)))
+        == "app version is one of “1.2” or “1.3”"
     )
     assert ft.sentence(Group("and", (C("status_code", "eq", Range("400", "499")),))) == (
         "status code is between 400 and 499"
     )
     assert ft.sentence(Group("and", (C("session_property", "eq", Property("plan", "free\npro")),))) == (
-        "session property “plan” is one of free, pro"
+        "session property “plan” is one of “free” or “pro”"
     )
     assert ft.sentence(Group("or", (C("has_anr", "eq", "yes"), C("has_anr", "eq", "no")))) == (
         "had an ANR or did not have an ANR"
