@@ -10,7 +10,7 @@ from django.views.decorators.vary import vary_on_headers
 from metrics_ui import navigation, upstream
 from metrics_ui.accounts.permissions import editor_required, viewer_required
 from metrics_ui.audit import trail as audit
-from metrics_ui.metrics import budget, curl, describe, echo, listing, writes
+from metrics_ui.metrics import budget, curl, describe, drift, echo, listing, notes, writes
 from metrics_ui.metrics.delete_form import DeleteConfirmForm
 from metrics_ui.ops import errors, ratelimit
 from metrics_ui.tokens import access
@@ -55,12 +55,21 @@ def metric_list(request: HttpRequest, app_id: str) -> HttpResponse:
     except (access.TokenUnreadable, upstream.UpstreamError) as error:
         context["problem"] = errors.problem(request, error, request.get_full_path())
     else:
-        context["listing"] = listing.build(metrics, query)
+        context["drift"] = seen = drift.observe(app_id, (m.name for m in metrics))
+        context |= _owner_filter(request, seen, metrics)
+        context["listing"] = listing.build(context.pop("owned"), query)
         context["page_obj"] = context["listing"].page  # the name the shared pagination partial takes
         # One reverse per page rather than one per row: each costs tens of microseconds.
         context["metric_url_prefix"] = reverse("metric_detail", args=[app_id, "_"]).removesuffix("_/")
     fragment = _fragment(request, "metric-table")
     return render(request, "metrics/list.html#metric-table" if fragment else "metrics/list.html", context)
+
+
+def _owner_filter(request: HttpRequest, seen: drift.Drift, metrics) -> dict:
+    """The "owned by" filter: its choices, the chosen owner, and the metrics it keeps."""
+    owner = request.GET.get("owner", "")[:200]
+    owned = notes.owned_by(metrics, seen.notes, owner) if owner else metrics
+    return {"owners": notes.owners(seen.notes), "owner": owner, "owned": owned}
 
 
 @require_GET
@@ -82,6 +91,7 @@ def metric_detail(request: HttpRequest, app_id: str, name: str) -> HttpResponse:
         "metric": describe.describe(metric),
         "curl_list": curl.list_command(base_url, app_id),
         "curl_delete": curl.delete_command(base_url, app_id, name),
+        "note": notes.get(app_id, name),
     }
     return render(request, "metrics/detail.html", context)
 
@@ -132,6 +142,8 @@ def _delete(
     except (access.TokenUnreadable, upstream.UpstreamError) as error:  # no client to ask
         deletion = writes.Deletion(writes.DELETE_FAILED, getattr(error, "status", None), error)
     _audit_delete(request, app_id, name, deletion.upstream_status, deletion.kind)
+    if deletion.gone:
+        notes.record_deleted(app_id, name)
     if deletion.kind == writes.ALREADY_DELETED:
         return _back_to_list(request, app_id, messages.INFO, ALREADY_DELETED.format(name=name))
     if deletion.gone:

@@ -6,33 +6,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('metrics_ui', '0002_user_oidc_subject'),
+        ("metrics_ui", "0002_user_oidc_subject"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MetricNote',
+            name="MetricNote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('app_id', models.CharField(max_length=64)),
-                ('name', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True, max_length=2000)),
-                ('owner', models.CharField(blank=True, max_length=200)),
-                ('managed', models.BooleanField(default=False)),
-                ('created_by_name', models.CharField(blank=True, max_length=254)),
-                ('created_at', models.DateTimeField(blank=True, null=True)),
-                ('adopted', models.BooleanField(default=False)),
-                ('last_seen_at', models.DateTimeField(blank=True, null=True)),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('owner_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("app_id", models.CharField(max_length=64)),
+                ("name", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True, max_length=2000)),
+                ("owner", models.CharField(blank=True, max_length=200)),
+                ("managed", models.BooleanField(default=False)),
+                ("created_by_name", models.CharField(blank=True, max_length=254)),
+                ("created_at", models.DateTimeField(blank=True, null=True)),
+                ("adopted", models.BooleanField(default=False)),
+                ("last_seen_at", models.DateTimeField(blank=True, null=True)),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "owner_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['app_id', 'name'],
-                'constraints': [models.UniqueConstraint(fields=('app_id', 'name'), name='metric_note_unique_per_app')],
+                "ordering": ["app_id", "name"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("app_id", "name"), name="metric_note_unique_per_app")
+                ],
             },
         ),
     ]
