@@ -81,7 +81,7 @@ def _apply(request: HttpRequest, client: upstream.Client, the_plan: plan.Plan, c
     if not reservation.granted:
         messages.error(request, importing.refused_words(the_plan.writes, reservation.left))
         return ratelimit.refused(request, render(request, "metrics/import.html", context))
-    importing.run(request, None, reservation, client, the_plan)
+    importing.run(request, request.user, reservation, client, the_plan)
     context["stage"] = "applied"
     return render(request, "metrics/import.html", context)
 

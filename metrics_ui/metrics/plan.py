@@ -33,7 +33,7 @@ class Row:
     kind: str
     name: str
     body: dict
-    sentence: str
+    sentence: str  # the base metric and the filter, in words
     position: int | None = None  # in the file; None for a removal
     new_name: str = ""  # a replacement's name
     choice: str = ""  # for a conflict: SKIP or REPLACE
@@ -89,14 +89,20 @@ class Plan:
 
 
 def _sentence(body: Mapping) -> str:
-    return describe.filter_sentence(body.get("filters") or {}, catalog.get(body.get("metric", "")))
+    metric = body.get("metric", "")
+    filters = describe.filter_sentence(body.get("filters") or {}, catalog.get(metric))
+    return f"{catalog.display_name(metric)}: {filters}"
 
 
 def _replacement(name: str, body: dict, existing: Mapping[str, upstream.CustomMetric]) -> str:
-    """The name of an earlier replacement (``<name>_vN``) with exactly this definition, if any."""
-    pattern = re.compile(re.escape(name) + r"_v\d+")
+    """The name of an earlier replacement (``next_free_name``'s ``<stem>_vN``) with exactly this
+    definition, if any."""
+    stem = re.sub(r"_v\d+$", "", name)
+    pattern = re.compile(re.escape(stem) + r"_v\d+")
     for other in existing.values():
-        if pattern.fullmatch(other.name) and other.same_definition({**body, "name": other.name}):
+        if other.name == name or not pattern.fullmatch(other.name):
+            continue
+        if other.same_definition({**body, "name": other.name}):
             return other.name
     return ""
 
