@@ -64,7 +64,7 @@ def metric_import(request: HttpRequest, app_id: str) -> HttpResponse:
 def _plan(request: HttpRequest, client: upstream.Client, app_id: str, data: dict) -> plan.Plan:
     """The plan: ONE list call (the parameters come from their cache or the catalog)."""
     existing = client.list_metrics(app_id)
-    document = exchange.read(data["text"], base_metrics(client, app_id)[0])
+    document = exchange.read(data["text"], base_metrics(client, app_id)[0], existing)
     confirmed = request.POST.get("stage") == "apply"
     return plan.build(
         app_id, document, existing, delete_missing=data["delete_missing"],

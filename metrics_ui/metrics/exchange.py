@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from metrics_ui import bounded_json, catalog, filter_tree
+from metrics_ui import bounded_json, catalog, filter_tree, upstream
 from metrics_ui.metrics import group_by as group_bys
-from metrics_ui.metrics.form import MetricForm
+from metrics_ui.metrics.form import MetricForm, name_problem
 
 FORMAT = "custom-metrics-console"
 VERSION = 1
@@ -72,17 +72,25 @@ class Document:
     problems: list[Problem] = field(default_factory=list)
     app_id: str = ""
     notes: dict[str, dict] = field(default_factory=dict)
+    # Names whose entry is exactly the app's metric of that name (found while checking; saves a compare).
+    identical: set[str] = field(default_factory=set)
 
     @property
     def names(self) -> set[str]:
         return {e.body["name"] for e in self.entries}
 
 
-def read(text: str, metrics: Mapping[str, catalog.BaseMetric]) -> Document:
+def read(
+    text: str, metrics: Mapping[str, catalog.BaseMetric], existing: Iterable[upstream.CustomMetric] = ()
+) -> Document:
     """Parse and check a file against the target app's base metrics ``metrics``.
 
+    An entry identical to one of the app's ``existing`` metrics is not put through the form: Embrace
+    already holds it, and it won't be sent (the form costs about a millisecond per entry).
     A bare list of create bodies, or a single create body, is read too (what curl users have).
     """
+    held = {m.name: m for m in existing}
+    checked: dict[str, str] = {}  # a definition (name aside) checked once: files repeat shapes
     document = Document()
     if not text.strip():
         document.problems.append(Problem(None, "", "The file is empty. Choose an export file or paste one."))
@@ -107,7 +115,7 @@ def read(text: str, metrics: Mapping[str, catalog.BaseMetric]) -> Document:
     for position, item in enumerate(items, start=1):
         name = item.get("name") if isinstance(item, dict) else None
         name = name if isinstance(name, str) else ""
-        reason = entry_problem(item, metrics)
+        reason = _checked(item, metrics, held.get(name), checked, document.identical)
         if not reason and name in seen:
             reason = "The same name appears earlier in the file; each name can be imported once."
         if reason:
@@ -116,6 +124,28 @@ def read(text: str, metrics: Mapping[str, catalog.BaseMetric]) -> Document:
         seen.add(name)
         document.entries.append(Entry(position, {k: item[k] for k in BODY_KEYS if k in item}))
     return document
+
+
+def _checked(item: object, metrics, held, checked: dict[str, str], identical: set[str]) -> str:
+    """``entry_problem``, the form run once per distinct definition and the name checked on its own."""
+    if not isinstance(item, dict) or not isinstance(item.get("name", ""), str):
+        return entry_problem(item, metrics, held)
+    if held is not None and _shape_ok(item) and held.same_definition(item):
+        identical.add(held.name)
+        return ""
+    try:
+        key = json.dumps({**item, "name": ""}, sort_keys=True)
+    except (TypeError, ValueError):
+        return entry_problem(item, metrics)
+    if key not in checked:
+        checked[key] = entry_problem({**item, "name": "name_checked_apart"}, metrics)
+    problem = name_problem(item.get("name", ""))
+    return " ".join(p for p in (f"Name: {problem}" if problem else "", checked[key]) if p)
+
+
+def _shape_ok(item: dict) -> bool:
+    lists = ("group_by", "time_granularity", "data_destination")
+    return all(isinstance(item.get(k, []), list) for k in lists) and isinstance(item.get("metric", ""), str)
 
 
 def _json_reason(error: ValueError) -> str:
@@ -157,8 +187,11 @@ def _items(data: object, document: Document) -> list | None:
     return data["metrics"]
 
 
-def entry_problem(item: object, metrics: Mapping[str, catalog.BaseMetric]) -> str:
-    """Why ``item`` can't be created in an app offering ``metrics``, by the create form's own rules."""
+def entry_problem(
+    item: object, metrics: Mapping[str, catalog.BaseMetric], held: upstream.CustomMetric | None = None
+) -> str:
+    """Why ``item`` can't be created in an app offering ``metrics``, by the create form's own rules;
+    empty when it can, or when it is exactly ``held``, the app's metric of that name."""
     if not isinstance(item, dict):
         return "Each metric must be a JSON object with a name, a base metric and its settings."
     unknown = sorted(set(item) - set(BODY_KEYS) - {"custom_metric_id", "app_id"})
@@ -170,6 +203,8 @@ def entry_problem(item: object, metrics: Mapping[str, catalog.BaseMetric]) -> st
             return f"“{key}” must be a list of texts."
     if not isinstance(item.get("name", ""), str) or not isinstance(item.get("metric", ""), str):
         return "“name” and “metric” must be texts."
+    if held is not None and held.same_definition(item):
+        return ""
     try:
         tree = filter_tree.from_json(item.get("filters") or {})
     except filter_tree.FilterError as error:

@@ -9,6 +9,7 @@ when asked). Applying twice does nothing the second time: what the first apply m
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -88,21 +89,34 @@ class Plan:
         return {kind: len(self.of(kind)) for kind in KIND_WORDS}
 
 
-def _sentence(body: Mapping) -> str:
+def _sentence(body: Mapping, said: dict[str, str]) -> str:
+    """The base metric and filter in words; ``said`` keeps those already put, as files repeat them."""
     metric = body.get("metric", "")
-    filters = describe.filter_sentence(body.get("filters") or {}, catalog.get(metric))
-    return f"{catalog.display_name(metric)}: {filters}"
+    key = json.dumps([metric, body.get("filters") or {}], sort_keys=True)
+    if key not in said:
+        filters = describe.filter_sentence(body.get("filters") or {}, catalog.get(metric))
+        said[key] = f"{catalog.display_name(metric)}: {filters}"
+    return said[key]
 
 
-def _replacement(name: str, body: dict, existing: Mapping[str, upstream.CustomMetric]) -> str:
-    """The name of an earlier replacement (``next_free_name``'s ``<stem>_vN``) with exactly this
-    definition, if any."""
-    stem = re.sub(r"_v\d+$", "", name)
-    pattern = re.compile(re.escape(stem) + r"_v\d+")
-    for other in existing.values():
-        if other.name == name or not pattern.fullmatch(other.name):
-            continue
-        if other.same_definition({**body, "name": other.name}):
+_VERSIONED = re.compile(r"(.+)_v\d+")
+
+
+def _versions(existing: Sequence[upstream.CustomMetric]) -> dict[str, list[upstream.CustomMetric]]:
+    """The app's metrics named ``<stem>_vN`` (``next_free_name``'s replacements), by stem: one pass."""
+    found: dict[str, list[upstream.CustomMetric]] = {}
+    for metric in existing:
+        match = _VERSIONED.fullmatch(metric.name)
+        if match:
+            found.setdefault(match.group(1), []).append(metric)
+    return found
+
+
+def _replacement(name: str, body: dict, versions: Mapping[str, list[upstream.CustomMetric]]) -> str:
+    """The name of an earlier replacement of ``name`` with exactly this definition, if any."""
+    match = _VERSIONED.fullmatch(name)
+    for other in versions.get(match.group(1) if match else name, ()):
+        if other.name != name and other.same_definition({**body, "name": other.name}):
             return other.name
     return ""
 
@@ -126,14 +140,16 @@ def build(
     by_name = {m.name: m for m in existing}
     taken = set(by_name)
     plan = Plan(app_id, document, delete_missing=delete_missing)
+    said: dict[str, str] = {}
+    versions = _versions(existing)
     for entry in document.entries:
         body, name = entry.body, entry.body["name"]
-        row = Row(CREATE, name, body, _sentence(body), entry.position)
+        row = Row(CREATE, name, body, _sentence(body, said), entry.position)
         current = by_name.get(name)
-        if current is not None and current.same_definition(body):
+        if current is not None and (name in document.identical or current.same_definition(body)):
             row.kind = UNCHANGED
         elif current is not None:
-            row.existing_as = _replacement(name, body, by_name)
+            row.existing_as = _replacement(name, body, versions)
             if row.existing_as:
                 row.kind = UNCHANGED
             else:
@@ -149,7 +165,9 @@ def build(
                 continue
             if only_remove is not None and metric.name not in only_remove:
                 continue
-            plan.rows.append(Row(REMOVE, metric.name, metric.definition(), _sentence(metric.definition())))
+            plan.rows.append(
+                Row(REMOVE, metric.name, metric.definition(), _sentence(metric.definition(), said))
+            )
     return plan
 
 

@@ -42,7 +42,7 @@ class Command(BaseCommand):
             existing = client.list_metrics(app_id)
         except upstream.UpstreamError as error:
             raise CommandError(error.message) from None
-        document = exchange.read(text, base_metrics(client, app_id)[0])
+        document = exchange.read(text, base_metrics(client, app_id)[0], existing)
         the_plan = plan.build(app_id, document, existing, delete_missing=options["delete_missing"],
                               on_conflict=options["on_conflict"])  # fmt: skip
         self._print(the_plan)
