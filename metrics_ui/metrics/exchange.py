@@ -130,7 +130,7 @@ def _checked(item: object, metrics, held, checked: dict[str, str], identical: se
     """``entry_problem``, the form run once per distinct definition and the name checked on its own."""
     if not isinstance(item, dict) or not isinstance(item.get("name", ""), str):
         return entry_problem(item, metrics, held)
-    if held is not None and _shape_ok(item) and held.same_definition(item):
+    if held is not None and _shape_ok(item) and _same(held, item):
         identical.add(held.name)
         return ""
     try:
@@ -141,6 +141,19 @@ def _checked(item: object, metrics, held, checked: dict[str, str], identical: se
         checked[key] = entry_problem({**item, "name": "name_checked_apart"}, metrics)
     problem = name_problem(item.get("name", ""))
     return " ".join(p for p in (f"Name: {problem}" if problem else "", checked[key]) if p)
+
+
+def _same(held: upstream.CustomMetric, item: dict) -> bool:
+    # An exported entry is exactly ``definition()``: plain comparisons first (no copies), then the
+    # normalised one (defaults, order).
+    exact = (
+        held.metric == item.get("metric")
+        and held.filters == item.get("filters")
+        and list(held.group_by) == item.get("group_by")
+        and list(held.time_granularity) == item.get("time_granularity")
+        and list(held.data_destination) == item.get("data_destination")
+    )
+    return exact or held.same_definition(item)
 
 
 def _shape_ok(item: dict) -> bool:

@@ -70,6 +70,15 @@ class Plan:
         return [r for r in self.rows if r.kind == kind]
 
     @property
+    def changes(self) -> list[Row]:
+        """The rows that would change something (the plan's table); the unchanged are listed apart."""
+        return [r for r in self.rows if r.kind != UNCHANGED]
+
+    @property
+    def of_unchanged(self) -> list[Row]:
+        return self.of(UNCHANGED)
+
+    @property
     def conflicts(self) -> list[Row]:
         return self.of(CONFLICT)
 
