@@ -218,6 +218,9 @@ def entry_problem(
         return "“name” and “metric” must be texts."
     if held is not None and held.same_definition(item):
         return ""
+    if item.get("metric", "") not in metrics:
+        shown = item.get("metric") or "(none)"
+        return f"Base metric: “{shown[:100]}” isn't one this app offers (for example sessions_total)."
     try:
         tree = filter_tree.from_json(item.get("filters") or {})
     except filter_tree.FilterError as error:

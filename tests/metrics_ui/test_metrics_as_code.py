@@ -139,7 +139,7 @@ def test_a_malformed_file_is_explained_with_positions_and_nothing_is_sent_for_ba
     ]})  # fmt: skip
     plan = _plan(signed_in_client, text).content.decode()
     assert "Metric 2 (9starts_with_digit)" in plan and "can&#x27;t start with a digit" in plan
-    assert "Metric 3 (x)" in plan
+    assert "Metric 3 (x)</strong>: Base metric: “no_such_base” isn&#x27;t one this app offers" in plan
     assert "Metric 4 (good_one)" in plan and "appears earlier" in plan
     assert "Metric 5</strong>: Each metric must be a JSON object" in plan
     fault_proxy.clear()
