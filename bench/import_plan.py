@@ -103,11 +103,14 @@ def main() -> None:
         page_url, import_url = f"{console}/apps/{APP_ID}/", f"{console}/apps/{APP_ID}/import/"
         browser.get(import_url, timeout=10)
         csrf = next(value for name, value in browser.cookies.items() if "csrftoken" in name)
-        form = {"stage": "plan", "text": text, "csrfmiddlewaretoken": csrf}
+        form = {"stage": "plan", "csrfmiddlewaretoken": csrf}
+        upload = {"upload": ("metrics.json", text.encode(), "application/json")}  # as the file field sends it
 
         def plan() -> float:
             started = time.perf_counter()
-            response = browser.post(import_url, data=form, headers={"Referer": import_url}, timeout=60)
+            response = browser.post(
+                import_url, data=form, files=upload, headers={"Referer": import_url}, timeout=60
+            )
             elapsed = time.perf_counter() - started
             if response.status_code != 200 or "Nothing has been sent yet" not in response.text:
                 raise SystemExit(f"planning failed: {response.status_code}")

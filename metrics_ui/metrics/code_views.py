@@ -52,7 +52,7 @@ def metric_import(request: HttpRequest, app_id: str) -> HttpResponse:
     except (access.TokenUnreadable, upstream.UpstreamError) as error:
         context["problem"] = errors.problem(request, error, request.get_full_path())
         return render(request, "metrics/import.html", context)
-    context |= {"plan": the_plan, "text": form.cleaned_data["text"], "stage": "plan"}
+    context |= {"plan": the_plan, "sealed": importing.seal(form.cleaned_data["text"]), "stage": "plan"}
     if request.POST.get("stage") == "apply":
         return _apply(request, client, the_plan, context)
     audit.record(

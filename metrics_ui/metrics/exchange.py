@@ -133,10 +133,8 @@ def _checked(item: object, metrics, held, checked: dict[str, str], identical: se
     if held is not None and _shape_ok(item) and _same(held, item):
         identical.add(held.name)
         return ""
-    try:
-        key = json.dumps({**item, "name": ""}, sort_keys=True)
-    except (TypeError, ValueError):
-        return entry_problem(item, metrics)
+    # repr, not JSON: about twice as fast, and a key that differs only in order just checks again.
+    key = repr(sorted((k, v) for k, v in item.items() if k != "name"))
     if key not in checked:
         checked[key] = entry_problem({**item, "name": "name_checked_apart"}, metrics)
     problem = name_problem(item.get("name", ""))

@@ -4,13 +4,23 @@ file, the write budget reserved for the whole apply up front, and every write au
 from __future__ import annotations
 
 from django import forms
+from django.core import signing
 from django.http import HttpRequest
 
 from metrics_ui import upstream
 from metrics_ui.audit import trail as audit
 from metrics_ui.metrics import budget, exchange, notes, plan
 
-CONFIRM_HELP = "Type the app ID to confirm the deletions."
+SALT = "metrics_ui.metrics.importing"
+# A plan page left open longer than this asks for the file again.
+SEALED_MAX_AGE = 24 * 3600
+STALE = "This plan is too old, or the page was changed. Choose the file again to see a fresh plan."
+
+
+def seal(text: str) -> str:
+    """The file, compressed and signed, for the plan page to post back: a tenth of its size, so
+    applying doesn't upload (and decode) the whole file again, and nobody can swap it unseen."""
+    return signing.dumps(text, salt=SALT, compress=True)
 
 
 class ImportForm(forms.Form):
@@ -21,6 +31,7 @@ class ImportForm(forms.Form):
         required=False, label="…or paste its contents", max_length=exchange.MAX_FILE_CHARS,
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "autocomplete": "off"}),
     )  # fmt: skip
+    sealed = forms.CharField(required=False, widget=forms.HiddenInput)
     delete_missing = forms.BooleanField(
         required=False, label="Also delete what the file doesn't have",
         help_text="Metrics in this app that the file doesn't list are shown as deletions in the plan.",
@@ -28,6 +39,12 @@ class ImportForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
+        if data.get("sealed"):
+            try:
+                data["text"] = signing.loads(data["sealed"], salt=SALT, max_age=SEALED_MAX_AGE)
+            except signing.BadSignature:
+                raise forms.ValidationError(STALE) from None
+            return data
         upload = data.get("upload")
         if upload:
             if upload.size > exchange.MAX_FILE_CHARS:

@@ -9,7 +9,6 @@ when asked). Applying twice does nothing the second time: what the first apply m
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -75,6 +74,15 @@ class Plan:
         return [r for r in self.rows if r.kind != UNCHANGED]
 
     @property
+    def of_create(self) -> list[Row]:
+        return self.of(CREATE)
+
+    @property
+    def decisions(self) -> list[Row]:
+        """Conflicts and removals: the rows a person decides on or confirms."""
+        return [r for r in self.rows if r.kind in (CONFLICT, REMOVE)]
+
+    @property
     def of_unchanged(self) -> list[Row]:
         return self.of(UNCHANGED)
 
@@ -101,7 +109,7 @@ class Plan:
 def _sentence(body: Mapping, said: dict[str, str]) -> str:
     """The base metric and filter in words; ``said`` keeps those already put, as files repeat them."""
     metric = body.get("metric", "")
-    key = json.dumps([metric, body.get("filters") or {}], sort_keys=True)
+    key = repr((metric, body.get("filters") or {}))  # a key differing only in order just says it again
     if key not in said:
         filters = describe.filter_sentence(body.get("filters") or {}, catalog.get(metric))
         said[key] = f"{catalog.display_name(metric)}: {filters}"

@@ -2,6 +2,7 @@
 the write budget; notes travel with it; drift between the console's records and the app is shown."""
 
 import json
+import re
 
 import requests
 from django.core.management import call_command
@@ -25,7 +26,10 @@ def _plan(client, text, app_id=APP2, **extra):
 
 
 def _apply(client, text, app_id=APP2, **extra):
-    return client.post(reverse("metric_import", args=[app_id]), {"stage": "apply", "text": text, **extra})
+    """Plan, then apply with what the plan page posts back (the sealed file), as a person does."""
+    planned = _plan(client, text, app_id, delete_missing=extra.get("delete_missing", "")).content.decode()
+    sealed = re.search(r'name="sealed" value="([^"]+)"', planned).group(1)
+    return client.post(reverse("metric_import", args=[app_id]), {"stage": "apply", "sealed": sealed, **extra})
 
 
 def _names(app_id):
@@ -219,3 +223,37 @@ def test_the_commands_export_and_plan_and_fail_on_conflicts_unless_told(
     call_command("metrics_import", "--app", APP2, "--user", demo_user.username, "--file", str(out), "--apply",
                  "--on-conflict", "replace")  # fmt: skip
     assert "sessions_total_v2" in _names(APP2)
+
+
+def test_a_changed_plan_page_is_refused_and_nothing_is_sent(signed_in_client, fault_proxy):
+    """The file comes back signed from the plan page; a forged one is refused in plain words."""
+    fault_proxy.clear()
+    page = signed_in_client.post(
+        reverse("metric_import", args=[APP2]), {"stage": "apply", "sealed": "forged:value"}
+    ).content.decode()
+    assert "This plan is too old, or the page was changed." in page
+    assert fault_proxy.count("POST") == 0 and _names(APP2) == set()
+
+
+def test_an_apply_over_the_write_limit_sends_nothing_and_says_how_many_fit(
+    signed_in_client, settings, fault_proxy
+):
+    settings.WRITE_RATE_LIMIT = "3/m"
+    text = _export(signed_in_client)
+    count = len(json.loads(text)["metrics"])
+    response = _apply(signed_in_client, text)
+    assert response.status_code == 429
+    assert f"This import needs {count} changes and you can make 3 right now, so nothing was sent." in (
+        response.content.decode()
+    )
+    assert _names(APP2) == set()
+
+
+def test_notes_travel_with_copy_to_other_apps(signed_in_client):
+    MetricNote.objects.create(
+        app_id=APP1, name="sessions_total_v1", description="Per version", owner="Core team"
+    )
+    url = reverse("metric_copy", args=[APP1, "sessions_total_v1"])
+    signed_in_client.post(url, {"apps": [APP2], "stage": "confirm"})
+    note = MetricNote.objects.get(app_id=APP2, name="sessions_total_v1")
+    assert (note.description, note.owner, note.managed) == ("Per version", "Core team", True)
