@@ -5,6 +5,32 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def notes_from_the_audit_trail(apps, schema_editor):
+    """Metrics created through the console before notes existed: who and when, from the audit trail,
+    so an upgrade doesn't mark all of them "created outside the console"."""
+    AuditRecord = apps.get_model("metrics_ui", "AuditRecord")
+    MetricNote = apps.get_model("metrics_ui", "MetricNote")
+    creates = AuditRecord.objects.filter(action="metric.create", outcome__startswith="created").order_by(
+        "created_at"
+    )
+    for record in creates.iterator():
+        MetricNote.objects.get_or_create(
+            app_id=record.app_id,
+            name=record.metric,
+            defaults={
+                "managed": True,
+                "created_by_id": record.user_id,
+                "created_by_name": record.username,
+                "created_at": record.created_at,
+            },
+        )
+    deletes = AuditRecord.objects.filter(action="metric.delete").exclude(outcome="failed")
+    for record in deletes.iterator():
+        MetricNote.objects.filter(
+            app_id=record.app_id, name=record.metric, created_at__lte=record.created_at
+        ).update(deleted_at=record.created_at)
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("metrics_ui", "0002_user_oidc_subject"),
@@ -59,4 +85,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.RunPython(notes_from_the_audit_trail, migrations.RunPython.noop),
     ]
