@@ -257,3 +257,40 @@ def test_notes_travel_with_copy_to_other_apps(signed_in_client):
     signed_in_client.post(url, {"apps": [APP2], "stage": "confirm"})
     note = MetricNote.objects.get(app_id=APP2, name="sessions_total_v1")
     assert (note.description, note.owner, note.managed) == ("Per version", "Core team", True)
+
+
+def _create_form(name: str, **extra) -> dict:
+    return {
+        "name": name, "metric": "sessions_total", "built_for": "sessions_total", "group_by": ["app_version"],
+        "time_granularity": ["daily"], "data_destination": ["metrics_api"], "action": "create", **extra,
+    }  # fmt: skip
+
+
+def test_notes_travel_with_create_a_copy_and_replace_and_record_who_created_it(signed_in_client):
+    MetricNote.objects.create(
+        app_id=APP1, name="sessions_total_v1", description="Per version", owner="Core team"
+    )
+    url = reverse("metric_create", args=[APP1])
+    copy_page = signed_in_client.get(url, {"copy_of": "sessions_total_v1"}).content.decode()
+    assert 'name="copy_of" value="sessions_total_v1"' in copy_page
+    signed_in_client.post(url, _create_form("the_copy", copy_of="sessions_total_v1"))
+    signed_in_client.post(url, _create_form("sessions_total_v2", replaces="sessions_total_v1"))
+    for name in ("the_copy", "sessions_total_v2"):
+        note = MetricNote.objects.get(app_id=APP1, name=name)
+        assert (note.description, note.owner, note.created_by_name) == (
+            "Per version",
+            "Core team",
+            "demo-editor",
+        )
+
+
+def test_an_editor_edits_the_notes_and_the_detail_page_shows_them(signed_in_client, demo_user):
+    url = reverse("metric_notes", args=[APP1, "paid_user_adoption"])
+    too_long = signed_in_client.post(url, {"description": "x" * 2001, "owner": "Growth"}).content.decode()
+    assert "Ensure this value has at most 2000 characters" in too_long and 'value="Growth"' in too_long
+    signed_in_client.post(url, {"description": "Who pays", "owner": "", "owner_user": demo_user.pk})
+    detail = signed_in_client.get(
+        reverse("metric_detail", args=[APP1, "paid_user_adoption"])
+    ).content.decode()
+    assert "Who pays" in detail and "demo-editor" in detail
+    assert AuditRecord.objects.filter(action="metric.notes", metric="paid_user_adoption").exists()
