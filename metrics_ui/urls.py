@@ -4,6 +4,7 @@ from metrics_ui.accounts import users_views as user_views
 from metrics_ui.accounts import views as accounts
 from metrics_ui.audit import views as audit_views
 from metrics_ui.metrics import chart_views
+from metrics_ui.metrics import code_views as as_code
 from metrics_ui.metrics import create_views as create
 from metrics_ui.metrics import views as metrics
 from metrics_ui.ops import views as ops
@@ -18,6 +19,11 @@ urlpatterns = [
     path("tokens/<int:pk>/delete/", tokens.token_delete, name="token_delete"),
     path("apps/<str:app_id>/", metrics.metric_list, name="metric_list"),
     path("apps/<str:app_id>/metrics/new/", create.metric_create, name="metric_create"),
+    # Metrics as code: export, import with a plan, and the console's notes on a metric.
+    path("apps/<str:app_id>/export/", as_code.metric_export, name="metric_export"),
+    path("apps/<str:app_id>/import/", as_code.metric_import, name="metric_import"),
+    path("apps/<str:app_id>/metrics/<str:name>/notes/", as_code.metric_notes, name="metric_notes"),
+    path("apps/<str:app_id>/metrics/<str:name>/adopt/", as_code.metric_adopt, name="metric_adopt"),
     path("apps/<str:app_id>/metrics/<str:name>/", metrics.metric_detail, name="metric_detail"),
     path("apps/<str:app_id>/metrics/<str:name>/chart/", chart_views.metric_chart, name="metric_chart"),
     path("apps/<str:app_id>/metrics/<str:name>/delete/", metrics.metric_delete, name="metric_delete"),

@@ -15,7 +15,7 @@ from django_htmx.http import reswap
 from metrics_ui import catalog, filter_tree, navigation, upstream
 from metrics_ui.accounts.permissions import editor_required
 from metrics_ui.audit import trail as audit
-from metrics_ui.metrics import budget
+from metrics_ui.metrics import budget, notes
 from metrics_ui.metrics import writes as create_guard
 from metrics_ui.metrics.builder import TREE_ACTIONS, Builder
 from metrics_ui.metrics.builder_rows import BuilderRows
@@ -62,16 +62,25 @@ def _submit(request: HttpRequest, client: upstream.Client, app_id: str, form, bu
     if not reservation.granted:  # the per-user write limit, input kept
         form.add_error(None, ratelimit.MESSAGE)
         return ratelimit.refused(request, page(form, builder, submitted=True))
-    outcome = _create(request, reservation, client, app_id, form.body())
+    source = (app_id, request.POST.get("replaces") or request.POST.get("copy_of", ""))
+    outcome = _create(request, reservation, client, app_id, form.body(), source)
     if outcome.succeeded:
         return _created(request, app_id, outcome)
     return page(form, builder, outcome=outcome, submitted=True)
 
 
 def _create(
-    request: HttpRequest, reservation: budget.Reservation, client: upstream.Client, app_id: str, body: dict
+    request: HttpRequest,
+    reservation: budget.Reservation,
+    client: upstream.Client,
+    app_id: str,
+    body: dict,
+    source: tuple[str, str] | None = None,
 ) -> create_guard.Outcome:
+    """Create, audit, and note who created it here (with the notes of ``source``, a copied metric)."""
     outcome = reservation.create(client, app_id, body)
+    if outcome.kind == create_guard.CREATED:
+        notes.record_created(request.user, app_id, body["name"], source)
     audit.record(
         request,
         "metric.create",
@@ -244,5 +253,6 @@ def _copy(request: HttpRequest, plan: CopyPlan) -> str:
     if not reservation.granted:
         messages.error(request, budget.copy_refused(reservation.left))
         return "check"  # the plan is shown again, with its confirm button and the apps kept
-    plan.run(lambda body, row: _create(request, reservation, row.client, row.app_id, body))
+    source = (plan.source.app_id, plan.source.name)
+    plan.run(lambda body, row: _create(request, reservation, row.client, row.app_id, body, source))
     return "confirm"

@@ -10,7 +10,19 @@ from django.views.decorators.vary import vary_on_headers
 from metrics_ui import navigation, upstream
 from metrics_ui.accounts.permissions import editor_required, viewer_required
 from metrics_ui.audit import trail as audit
-from metrics_ui.metrics import budget, chart, chart_area, curl, describe, echo, listing, sparklines, writes
+from metrics_ui.metrics import (
+    budget,
+    chart,
+    chart_area,
+    curl,
+    describe,
+    drift,
+    echo,
+    listing,
+    notes,
+    sparklines,
+    writes,
+)
 from metrics_ui.metrics.delete_form import DeleteConfirmForm
 from metrics_ui.ops import errors, ratelimit
 from metrics_ui.tokens import access
@@ -55,7 +67,9 @@ def metric_list(request: HttpRequest, app_id: str) -> HttpResponse:
     except (access.TokenUnreadable, upstream.UpstreamError) as error:
         context["problem"] = errors.problem(request, error, request.get_full_path())
     else:
-        context["listing"] = listing.build(metrics, query)
+        context["drift"] = seen = drift.observe(app_id, (m.name for m in metrics))
+        context |= _owner_filter(request, seen, metrics)
+        context["listing"] = listing.build(context.pop("owned"), query)
         context["page_obj"] = context["listing"].page  # the name the shared pagination partial takes
         # One reverse per page rather than one per row: each costs tens of microseconds.
         context["metric_url_prefix"] = reverse("metric_detail", args=[app_id, "_"]).removesuffix("_/")
@@ -80,6 +94,13 @@ def _trend_lines(request: HttpRequest, app_id: str, metrics, rows) -> dict:
     return {"table_rows": [(row, lines.get(row.name, "")) for row in rows], "trend_lines": True}
 
 
+def _owner_filter(request: HttpRequest, seen: drift.Drift, metrics) -> dict:
+    """The "owned by" filter: its choices, the chosen owner, and the metrics it keeps."""
+    owner = request.GET.get("owner", "")[:200]
+    owned = notes.owned_by(metrics, seen.notes, owner) if owner else metrics
+    return {"owners": notes.owners(seen.notes), "owner": owner, "owned": owned}
+
+
 @require_GET
 @viewer_required
 def metric_detail(request: HttpRequest, app_id: str, name: str) -> HttpResponse:
@@ -99,6 +120,7 @@ def metric_detail(request: HttpRequest, app_id: str, name: str) -> HttpResponse:
         "metric": describe.describe(metric),
         "curl_list": curl.list_command(base_url, app_id),
         "curl_delete": curl.delete_command(base_url, app_id, name),
+        "note": notes.get(app_id, name),
     }
     context |= _chart(request, app_id, metric, context["metric"].in_metrics_api)
     return render(request, "metrics/detail.html", context)
@@ -159,6 +181,8 @@ def _delete(
     except (access.TokenUnreadable, upstream.UpstreamError) as error:  # no client to ask
         deletion = writes.Deletion(writes.DELETE_FAILED, getattr(error, "status", None), error)
     _audit_delete(request, app_id, name, deletion.upstream_status, deletion.kind)
+    if deletion.gone:
+        notes.record_deleted(app_id, name)
     if deletion.kind == writes.ALREADY_DELETED:
         return _back_to_list(request, app_id, messages.INFO, ALREADY_DELETED.format(name=name))
     if deletion.gone:

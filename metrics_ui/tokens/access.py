@@ -12,12 +12,13 @@ Views handle ``TokenUnreadable`` like an upstream failure, never with a 500: it 
 
 from dataclasses import dataclass
 
+from django.core.management.base import CommandError
 from django.http import Http404
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_variables
 
 from metrics_ui import upstream
-from metrics_ui.models import ApiToken, ManagedApp
+from metrics_ui.models import ApiToken, ManagedApp, User
 from metrics_ui.tokens import encryption
 
 
@@ -105,3 +106,22 @@ def token_matches(token: ApiToken, plaintext: str) -> bool:
         return encryption.decrypt(token.ciphertext) == plaintext
     except encryption.TokenUnreadable:
         return False
+
+
+def command_client(username: str, app_id: str, token_label: str = "") -> tuple:
+    """For management commands: the console user named ``username`` and a client with their stored
+    token for ``app_id`` (the one labelled ``token_label`` if given). Raises ``CommandError``."""
+    user = User.objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise CommandError(f"There is no active console user named {username}.")
+    tokens = ApiToken.objects.filter(user=user, apps__app_id=app_id)
+    if token_label:
+        tokens = ApiToken.objects.filter(user=user, label=token_label)
+    token = tokens.first()
+    if token is None:
+        which = f"labelled {token_label}" if token_label else f"managing {app_id}"
+        raise CommandError(f"{username} has no stored token {which}.")
+    try:
+        return user, client_for_token(token)
+    except TokenUnreadable as error:
+        raise CommandError(error.message) from None

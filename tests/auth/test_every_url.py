@@ -28,15 +28,13 @@ PUBLIC_PREFIXES = ("custom-metrics/", "metrics/")
 
 # Every protected route is in exactly one of these, so a new route must be classified (and tested).
 VIEWER_AND_UP = {
-    "home",
-    "token_list",
-    "token_replace",
-    "token_delete",
-    "metric_list",
-    "metric_detail",
-    "metric_chart",
-}
-EDITOR_ONLY = {"metric_create", "metric_copy", "metric_delete", "audit_log", "audit_export"}
+    "home", "token_list", "token_replace", "token_delete", "metric_list", "metric_detail", "metric_chart",
+    "metric_export",
+}  # fmt: skip
+EDITOR_ONLY = {
+    "metric_create", "metric_copy", "metric_delete", "audit_log", "audit_export",
+    "metric_import", "metric_notes", "metric_adopt",
+}  # fmt: skip
 ADMIN_ONLY = {"user_list", "user_deactivate", "user_reactivate", "user_end_sessions"}
 
 DUMMY = {
