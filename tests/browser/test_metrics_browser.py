@@ -34,7 +34,8 @@ def test_search_open_a_metric_and_delete_it_through_the_dialog(signed_in_page, d
 
     table.get_by_role("link", name=NAME).click()
     page.get_by_role("heading", name=NAME).wait_for()
-    assert "message contains OutOfMemory" in page.locator(".definition").inner_text()
+    definition = page.locator("[aria-labelledby=definition-heading] .definition")
+    assert "message contains OutOfMemory" in definition.inner_text()
 
     page.get_by_role("button", name="Delete…").click()
     dialog = page.get_by_role("dialog", name=f"Delete “{NAME}”?")

@@ -35,6 +35,7 @@ def test_readyz_turns_503_when_database_and_cache_are_down_while_healthz_stays_u
         clean_env(
             DATABASE_URL=f"postgres://console:pw-not-shown@127.0.0.1:{dead_db}/console",
             CACHE_URL=f"redis://127.0.0.1:{dead_cache}/0",
+            LOG_FORMAT="json",  # its lines are read below, one JSON object each
         ),
         log_path=tmp_path / "gunicorn.log",
     )
