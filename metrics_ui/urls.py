@@ -18,6 +18,7 @@ urlpatterns = [
     path("tokens/<int:pk>/replace/", tokens.token_replace, name="token_replace"),
     path("tokens/<int:pk>/delete/", tokens.token_delete, name="token_delete"),
     path("apps/<str:app_id>/", metrics.metric_list, name="metric_list"),
+    path("apps/<str:app_id>/trends/", metrics.metric_trends, name="metric_trends"),
     path("apps/<str:app_id>/metrics/new/", create.metric_create, name="metric_create"),
     # Metrics as code: export, import with a plan, and the console's notes on a metric.
     path("apps/<str:app_id>/export/", as_code.metric_export, name="metric_export"),

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
@@ -79,19 +79,57 @@ def metric_list(request: HttpRequest, app_id: str) -> HttpResponse:
 
 
 def _trend_lines(request: HttpRequest, app_id: str, metrics, rows) -> dict:
-    """The rows with their 7-day trend lines, when the person has a Metrics API token: one request per page.
-    A failure only leaves the lines out, with a short note; the list itself is what the page is for."""
-    context = {"table_rows": [(row, "") for row in rows], "trend_lines": False}
+    """The trend-line column, for people with a Metrics API token. The lines come after the page (one
+    Metrics API request, by htmx: ``metric_trends``), so the list never waits for them; ``?trends=1``,
+    the link shown without JavaScript, draws them in the page itself."""
+    context = {"table_rows": [(row, None) for row in rows], "trend_lines": False}
     try:
         api = access.metrics_api_for(request.user, app_id)
-        if api is None:
-            return context
-        shown = {row.name for row in rows}
-        scope = f"{request.user.pk}:{api.region}"
-        lines = sparklines.fetch(api, app_id, [m for m in metrics if m.name in shown], scope=scope)
-    except (access.TokenUnreadable, upstream.UpstreamError) as error:
+    except access.TokenUnreadable as error:
         return context | {"trend_lines_problem": errors.problem(request, error).message}
-    return {"table_rows": [(row, lines.get(row.name, "")) for row in rows], "trend_lines": True}
+    if api is None:
+        return context
+    shown = {row.name for row in rows}
+    series = [name for metric in metrics if metric.name in shown and (name := sparklines.series_name(metric))]
+    context |= {"trend_lines": True, "trend_series": ",".join(series)}
+    if request.GET.get("trends") != "1":
+        return context
+    lines, problem = _fetch_trends(request, api, app_id, series)
+    return context | {
+        "table_rows": [(row, lines.get(row.name, "")) for row in rows],
+        "trends_inline": True,
+        "trend_lines_problem": problem,
+    }
+
+
+def _fetch_trends(request: HttpRequest, api, app_id: str, series: list[str]) -> tuple[dict, str]:
+    """The lines by metric name, or none and a plain reason: the list itself is what the page is for."""
+    try:
+        return sparklines.fetch(api, app_id, series, scope=f"{request.user.pk}:{api.region}"), ""
+    except upstream.UpstreamError as error:
+        return {}, errors.problem(request, error).message
+
+
+@require_GET
+@viewer_required
+def metric_trends(request: HttpRequest, app_id: str) -> HttpResponse:
+    """The trend lines of the series a list page names, swapped into its rows (one Metrics API request)."""
+    if not request.htmx:
+        return redirect(f"{reverse('metric_list', args=[app_id])}?trends=1")
+    asked = request.GET.get("series", "").split(",")[: listing.PAGE_SIZE]
+    series = [name for name in asked if sparklines.metric_of(name)]
+    try:
+        api = access.metrics_api_for(request.user, app_id)
+    except access.TokenUnreadable as error:
+        api, problem = None, errors.problem(request, error).message
+    else:
+        problem = "" if api else "add a Metrics API token to see them."
+    lines = {}
+    if api is not None:
+        lines, problem = _fetch_trends(request, api, app_id, series)
+    names = [sparklines.metric_of(name) for name in series]
+    context = {"trends": [(name, lines.get(name, "")) for name in names], "trend_lines_problem": problem}
+    return render(request, "metrics/list.html#trend-lines", context)
 
 
 def _owner_filter(request: HttpRequest, seen: drift.Drift, metrics) -> dict:

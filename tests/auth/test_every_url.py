@@ -28,8 +28,8 @@ PUBLIC_PREFIXES = ("custom-metrics/", "metrics/")
 
 # Every protected route is in exactly one of these, so a new route must be classified (and tested).
 VIEWER_AND_UP = {
-    "home", "token_list", "token_replace", "token_delete", "metric_list", "metric_detail", "metric_chart",
-    "metric_export",
+    "home", "token_list", "token_replace", "token_delete", "metric_list", "metric_trends", "metric_detail",
+    "metric_chart", "metric_export",
 }  # fmt: skip
 EDITOR_ONLY = {
     "metric_create", "metric_copy", "metric_delete", "audit_log", "audit_export",

@@ -33,8 +33,9 @@ def test_the_chart_loads_after_the_page_and_follows_the_range_buttons(signed_in_
 def test_the_list_shows_trend_lines(signed_in_page, demo_user):
     page = signed_in_page()
     page.goto("/apps/appID1/")
-    page.locator("svg.sparkline").first.wait_for()
+    page.locator("svg.sparkline").first.wait_for()  # drawn after the page, into its rows
     assert page.locator("svg.sparkline").count() >= 5
+    assert page.locator("tbody tr").count() >= 5  # the rows are all still there
     assert page.csp_violations == []
 
 
