@@ -2,19 +2,23 @@
 
 "Created outside the console": listed upstream, but the console never created nor adopted it.
 "Deleted outside the console": the console created (or adopted) it, never deleted it, and it is no
-longer listed. Looking costs no upstream call and two queries: the app's notes, and one bulk update
-of "last seen" for the names listed.
+longer listed. Looking costs no upstream call and one query, the app's notes; "last seen" is written
+in one bulk update, at most once a minute per note, so most list views write nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.utils import timezone
 
 from metrics_ui.metrics import notes as metric_notes
 from metrics_ui.models import MetricNote
+
+# "Last seen" is shown to the minute; refreshing it more often would write on every list view.
+SEEN_PRECISION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -31,9 +35,15 @@ def observe(app_id: str, names: Iterable[str]) -> Drift:
     """Compare the names just listed with the console's notes, and record that they were seen."""
     listed = set(names)
     notes = metric_notes.for_app(app_id)
-    seen = [name for name in listed if name in notes]
-    if seen:
-        MetricNote.objects.filter(app_id=app_id, name__in=seen).update(last_seen_at=timezone.now())
+    now = timezone.now()
+    stale = [
+        name
+        for name in listed
+        if name in notes
+        and (notes[name].last_seen_at is None or now - notes[name].last_seen_at >= SEEN_PRECISION)
+    ]
+    if stale:
+        MetricNote.objects.filter(app_id=app_id, name__in=stale).update(last_seen_at=now)
     managed = {name for name, note in notes.items() if note.managed}
     gone = tuple(
         note
