@@ -62,8 +62,11 @@ def metric_import(request: HttpRequest, app_id: str) -> HttpResponse:
 
 
 def _plan(request: HttpRequest, client: upstream.Client, app_id: str, data: dict) -> plan.Plan:
-    """The plan: ONE list call (the parameters come from their cache or the catalog)."""
-    existing = client.list_metrics(app_id)
+    """The plan: ONE list call (the parameters come from their cache or the catalog). Only the metrics
+    that bear on the file are made whole, all of them when the plan may delete."""
+    bears = plan.related(exchange.names_in(data["text"]))
+    rows = client.list_rows(app_id)
+    existing = [row.full() for row in rows if data["delete_missing"] or bears(row.name)]
     document = exchange.read(data["text"], base_metrics(client, app_id)[0], existing)
     confirmed = request.POST.get("stage") == "apply"
     return plan.build(

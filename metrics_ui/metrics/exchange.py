@@ -126,6 +126,17 @@ def read(
     return document
 
 
+def names_in(text: str) -> set[str]:
+    """The metric names a file mentions, read cheaply before it is checked (empty when it can't be read)."""
+    try:
+        items = _items(bounded_json.loads(text, max_chars=MAX_FILE_CHARS), Document())
+    except ValueError:
+        return set()
+    return {
+        item["name"] for item in items or () if isinstance(item, dict) and isinstance(item.get("name"), str)
+    }
+
+
 def _checked(item: object, metrics, held, checked: dict[str, str], identical: set[str]) -> str:
     """``entry_problem``, the form run once per distinct definition and the name checked on its own."""
     if not isinstance(item, dict) or not isinstance(item.get("name", ""), str):

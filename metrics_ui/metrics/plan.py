@@ -119,6 +119,17 @@ def _sentence(body: Mapping, said: dict[str, str]) -> str:
 _VERSIONED = re.compile(r"(.+)_v\d+")
 
 
+def related(names: set[str]) -> Callable[[str], bool]:
+    """Whether an app's metric bears on a plan for a file of ``names``: one of them, or a ``_vN`` of one."""
+    stems = names | {match.group(1) for name in names if (match := _VERSIONED.fullmatch(name))}
+
+    def bears(name: str) -> bool:
+        match = _VERSIONED.fullmatch(name)
+        return name in stems or bool(match and match.group(1) in stems)
+
+    return bears
+
+
 def _versions(existing: Sequence[upstream.CustomMetric]) -> dict[str, list[upstream.CustomMetric]]:
     """The app's metrics named ``<stem>_vN`` (``next_free_name``'s replacements), by stem: one pass."""
     found: dict[str, list[upstream.CustomMetric]] = {}
