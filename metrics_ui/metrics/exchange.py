@@ -72,8 +72,10 @@ class Document:
     problems: list[Problem] = field(default_factory=list)
     app_id: str = ""
     notes: dict[str, dict] = field(default_factory=dict)
-    # Names whose entry is exactly the app's metric of that name (found while checking; saves a compare).
+    # Names whose entry is exactly the app's metric of that name (found while checking; saves a compare),
+    # and the names compared at all: an entry compared and not identical is known to differ.
     identical: set[str] = field(default_factory=set)
+    compared: set[str] = field(default_factory=set)
 
     @property
     def names(self) -> set[str]:
@@ -115,7 +117,7 @@ def read(
     for position, item in enumerate(items, start=1):
         name = item.get("name") if isinstance(item, dict) else None
         name = name if isinstance(name, str) else ""
-        reason = _checked(item, metrics, held.get(name), checked, document.identical)
+        reason = _checked(item, metrics, held.get(name), checked, document)
         if not reason and name in seen:
             reason = "The same name appears earlier in the file; each name can be imported once."
         if reason:
@@ -137,13 +139,15 @@ def names_in(text: str) -> set[str]:
     }
 
 
-def _checked(item: object, metrics, held, checked: dict[str, str], identical: set[str]) -> str:
+def _checked(item: object, metrics, held, checked: dict[str, str], document: Document) -> str:
     """``entry_problem``, the form run once per distinct definition and the name checked on its own."""
     if not isinstance(item, dict) or not isinstance(item.get("name", ""), str):
         return entry_problem(item, metrics, held)
-    if held is not None and _shape_ok(item) and _same(held, item):
-        identical.add(held.name)
-        return ""
+    if held is not None and _shape_ok(item):
+        document.compared.add(held.name)
+        if _same(held, item):
+            document.identical.add(held.name)
+            return ""
     # repr, not JSON: about twice as fast, and a key that differs only in order just checks again.
     key = repr(sorted((k, v) for k, v in item.items() if k != "name"))
     if key not in checked:

@@ -174,7 +174,9 @@ def build(
         body, name = entry.body, entry.body["name"]
         row = Row(CREATE, name, body, _sentence(body, said), entry.position)
         current = by_name.get(name)
-        if current is not None and (name in document.identical or current.same_definition(body)):
+        known = name in document.compared  # compared while the file was read: identical or not, it is known
+        same = name in document.identical if known else current is not None and current.same_definition(body)
+        if current is not None and same:
             row.kind = UNCHANGED
         elif current is not None:
             row.existing_as = _replacement(name, body, versions)
