@@ -35,29 +35,17 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 import brotli
+import in_process
 
 FORM = "application/x-www-form-urlencoded"
 
-REPO = Path(__file__).resolve().parents[1]
-TMP = Path(tempfile.mkdtemp(prefix="bench-builder-"))
-DB = TMP / "bench.sqlite3"
-ENV = {
-    "DJANGO_SETTINGS_MODULE": "dashboard.settings",
-    "CONSOLE_MODE": "development",
-    "DATABASE_URL": f"sqlite:///{DB}",
-    "CACHE_URL": "locmemcache://bench",
-    "DJANGO_LOG_LEVEL": "WARNING",
-    "LOG_LEVEL": "WARNING",
-    "LOG_FORMAT": "json",
-}
-os.environ.update(ENV)
-sys.path.insert(0, str(REPO))
+REPO = in_process.REPO
+TMP = in_process.environment("bench-builder-")
 
 
 def show(label: str, value: str, note: str = "") -> None:
@@ -77,25 +65,11 @@ def kb(sizes: tuple[int, int]) -> str:
 
 
 def setup_django():
-    import django
-    from django.conf import settings
-
-    django.setup()
-
-    class NoMigrations(dict):
-        def __contains__(self, app):
-            return True
-
-        def __getitem__(self, app):
-            return None
-
-    settings.MIGRATION_MODULES = NoMigrations()
-    settings.ALLOWED_HOSTS = ["*"]
     from io import StringIO
 
     from django.core.management import call_command
 
-    call_command("migrate", run_syncdb=True, verbosity=0)
+    in_process.setup_django()
     call_command("demo_setup", stdout=StringIO())
 
 

@@ -24,50 +24,19 @@ import gzip
 import os
 import re
 import statistics
-import sys
-import tempfile
 import threading
 import time
 from datetime import timedelta
 from io import StringIO
-from pathlib import Path
 from socketserver import ThreadingMixIn
 from urllib.parse import unquote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-REPO = Path(__file__).resolve().parents[1]
-TMP = Path(tempfile.mkdtemp(prefix="bench-chart-"))
-os.environ.update(
-    {
-        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
-        "CONSOLE_MODE": "development",
-        "DATABASE_URL": f"sqlite:///{TMP / 'bench.sqlite3'}",
-        "CACHE_URL": "locmemcache://bench",
-        "DJANGO_LOG_LEVEL": "WARNING",
-        "LOG_LEVEL": "WARNING",
-    }
-)
-sys.path.insert(0, str(REPO))
+import in_process
+from in_process import setup_django
 
-
-def setup_django() -> None:
-    import django
-    from django.conf import settings
-
-    django.setup()
-
-    class NoMigrations(dict):
-        def __contains__(self, app):
-            return True
-
-        def __getitem__(self, app):
-            return None
-
-    settings.MIGRATION_MODULES = NoMigrations()
-    settings.ALLOWED_HOSTS = ["*"]
-    from django.core.management import call_command
-
-    call_command("migrate", run_syncdb=True, verbosity=0)
+REPO = in_process.REPO
+TMP = in_process.environment("bench-chart-")
 
 
 def median_p95(samples: list[float]) -> str:

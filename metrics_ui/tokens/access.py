@@ -71,6 +71,11 @@ def client_for(user, app_id: str) -> upstream.Client:
     return client_for_token(managed.token)
 
 
+def has_metrics_api(user, region: str) -> bool:
+    """Whether the user has a Metrics API token for ``region`` (nothing is decrypted)."""
+    return ApiToken.objects.filter(user=user, kind=ApiToken.Kind.METRICS_API, region=region).exists()
+
+
 def metrics_api_for(user, app_id: str) -> upstream.MetricsApi | None:
     """A Metrics API client in the region of the user's token for ``app_id``, or None when the user has
     no Metrics API token there. Http404 when none of their tokens manages ``app_id``;

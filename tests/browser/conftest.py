@@ -48,8 +48,14 @@ def demo_user(transactional_db, settings):
 
 @pytest.fixture
 def signed_in_page(new_context, live_server, sandbox_url):
-    def open_page(username: str | None = None, password: str | None = None, *, bypass_csp: bool = False):
-        context = new_context(base_url=live_server.url, bypass_csp=bypass_csp)
+    def open_page(
+        username: str | None = None,
+        password: str | None = None,
+        *,
+        bypass_csp: bool = False,
+        javascript: bool = True,
+    ):
+        context = new_context(base_url=live_server.url, bypass_csp=bypass_csp, java_script_enabled=javascript)
         page = context.new_page()
         page.csp_violations = []
 

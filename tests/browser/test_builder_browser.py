@@ -5,7 +5,6 @@ the same with JavaScript turned off; axe-core finds nothing serious in any build
 import re
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
 from sandbox.models import CustomMetric
@@ -16,17 +15,6 @@ pytestmark = pytest.mark.browser
 NAME = "sessions_by_app_and_os"
 SENTENCE = "app version is 1.2 and (OS version is 12 or OS version is 13)"
 URL = "/apps/appID1/metrics/new/"
-
-
-def sign_in_without_javascript(new_context, live_server):
-    context = new_context(base_url=live_server.url, java_script_enabled=False)
-    page = context.new_page()
-    page.goto("/login/")
-    page.get_by_label("Username").fill(settings.DEMO_USERNAME)
-    page.get_by_label("Password").fill(settings.DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/")
-    return page
 
 
 def settle(page) -> None:
@@ -99,8 +87,8 @@ def test_build_a_nested_filter_by_clicking_and_create_the_metric(signed_in_page,
     assert page.csp_violations == []
 
 
-def test_the_same_flow_works_with_javascript_turned_off(new_context, live_server, sandbox_url, demo_user):
-    page = sign_in_without_javascript(new_context, live_server)
+def test_the_same_flow_works_with_javascript_turned_off(signed_in_page, demo_user):
+    page = signed_in_page(javascript=False)
     page.goto(URL)
     build(page, javascript=False)
     page.get_by_role("button", name="Create metric").click()

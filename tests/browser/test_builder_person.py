@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import axe_violations
-from tests.browser.test_builder_browser import click, settle, sign_in_without_javascript
+from tests.browser.test_builder_browser import click, settle
 
 pytestmark = pytest.mark.browser
 
@@ -67,9 +67,9 @@ def type_methods(page, typed: str, *, javascript: bool) -> None:
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_typing_get_comma_post_gives_two_values_and_the_sentence_quotes_them(
-    javascript, signed_in_page, new_context, live_server, demo_user
+    javascript, signed_in_page, demo_user
 ):
-    page = signed_in_page() if javascript else sign_in_without_javascript(new_context, live_server)
+    page = signed_in_page(javascript=javascript)
     page.goto(URL)
     choose_network_requests(page, javascript=javascript)
     type_methods(page, "GET, POST", javascript=javascript)
@@ -156,10 +156,10 @@ def no_error_shown(page) -> None:
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
-def test_no_error_before_one_is_earned(javascript, signed_in_page, new_context, live_server, demo_user):
+def test_no_error_before_one_is_earned(javascript, signed_in_page, demo_user):
     """Changing the base metric leaves the still-empty name alone; a group just added isn't scolded
     for holding one item, nor its blank condition for being blank."""
-    page = signed_in_page() if javascript else sign_in_without_javascript(new_context, live_server)
+    page = signed_in_page(javascript=javascript)
     page.goto(URL)
     choose_network_requests(page, javascript=javascript)
     no_error_shown(page)
@@ -176,9 +176,9 @@ def test_no_error_before_one_is_earned(javascript, signed_in_page, new_context, 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_at_create_each_incomplete_condition_says_what_is_missing_and_gets_focus(
-    javascript, signed_in_page, new_context, live_server, demo_user
+    javascript, signed_in_page, demo_user
 ):
-    page = signed_in_page() if javascript else sign_in_without_javascript(new_context, live_server)
+    page = signed_in_page(javascript=javascript)
     page.goto(URL)
     page.get_by_label("Name", exact=True).fill("sessions_by_country")
     click(page, "Add a condition to the whole filter")

@@ -4,7 +4,6 @@ and off (the link renders it inline), scaled to the page, with a table view, and
 import re
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
 from tests.browser.conftest import axe_violations
@@ -39,14 +38,8 @@ def test_the_list_shows_trend_lines(signed_in_page, demo_user):
     assert page.csp_violations == []
 
 
-def test_the_chart_shows_without_javascript(new_context, live_server, sandbox_url, demo_user):
-    context = new_context(base_url=live_server.url, java_script_enabled=False)
-    page = context.new_page()
-    page.goto("/login/")
-    page.get_by_label("Username").fill(settings.DEMO_USERNAME)
-    page.get_by_label("Password").fill(settings.DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/")
+def test_the_chart_shows_without_javascript(signed_in_page, demo_user):
+    page = signed_in_page(javascript=False)
     page.goto(DETAIL)
     page.get_by_role("link", name="Show the chart").click()
     page.wait_for_url(re.compile(r"chart=1"))

@@ -5,7 +5,6 @@ pass axe-core."""
 import re
 
 import pytest
-from django.conf import settings
 
 from sandbox.models import App, CustomMetric
 from tests.browser.conftest import axe_violations
@@ -70,13 +69,8 @@ def test_cancelling_the_dialog_keeps_the_metric_and_returns_focus(signed_in_page
     assert exists(NAME)
 
 
-def test_delete_without_javascript(browser, live_server, sandbox_url, demo_user):
-    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
-    page = context.new_page()
-    page.goto("/login/")
-    page.get_by_label("Username").fill(settings.DEMO_USERNAME)
-    page.get_by_label("Password").fill(settings.DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+def test_delete_without_javascript(signed_in_page, live_server, demo_user):
+    page = signed_in_page(javascript=False)
 
     page.goto("/apps/appID1/")
     page.get_by_label("Search by name or base metric").fill("crash")
@@ -91,7 +85,6 @@ def test_delete_without_javascript(browser, live_server, sandbox_url, demo_user)
     assert page.url == f"{live_server.url}/apps/appID1/"
     assert page.get_by_role("link", name=NAME).count() == 0
     assert not exists(NAME)
-    context.close()
 
 
 def test_sorting_and_paging_with_the_keyboard_keeps_the_focus(signed_in_page, demo_user):
