@@ -8,9 +8,11 @@ in one bulk update, at most once a minute per note, so most list views write not
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 
 from django.utils import timezone
 
@@ -29,6 +31,16 @@ class Drift:
 
     def note(self, name: str) -> MetricNote | None:
         return self.notes.get(name)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Everything of the notes that the list's table shows (owners, who manages what, what is gone and
+        when it was last seen), as one string: equal fingerprints, equal tables."""
+        shown = (
+            sorted((name, note.owner_label, note.managed) for name, note in self.notes.items()),
+            [(note.name, note.owner_label, note.last_seen_at) for note in self.gone],
+        )
+        return hashlib.sha256(repr(shown).encode()).hexdigest()
 
 
 def observe(app_id: str, names: Iterable[str]) -> Drift:

@@ -3,7 +3,9 @@
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
@@ -18,6 +20,7 @@ from metrics_ui.metrics import (
     describe,
     drift,
     echo,
+    list_table,
     listing,
     notes,
     sparklines,
@@ -67,28 +70,51 @@ def metric_list(request: HttpRequest, app_id: str) -> HttpResponse:
         metrics = client.list_rows(app_id)
     except (access.TokenUnreadable, upstream.UpstreamError) as error:
         context["problem"] = errors.problem(request, error, request.get_full_path())
+        table = _render_table(request, context)
     else:
         context["drift"] = seen = drift.observe(app_id, (m.name for m in metrics))
-        context |= _owner_filter(request, seen, metrics)
-        context["listing"] = listing.build(context.pop("owned"), query)
-        context["page_obj"] = context["listing"].page  # the name the shared pagination partial takes
+        context |= _owner_filter(request, seen)
+        trend_lines = access.has_metrics_api(request.user, client.region)  # one query; decrypts nothing
+        trends_inline = trend_lines and request.GET.get("trends") == "1"
+        table = list_table.html(
+            request,
+            (metrics.digest, seen.fingerprint, request.user.can_edit, trend_lines),
+            lambda: _render_table(request, context | _rows(request, context, metrics, trend_lines)),
+            keep=not trends_inline,
+        )
+    if _fragment(request, "metric-table"):
+        return HttpResponse(table)
+    return render(request, "metrics/list.html", context | {"table": table})
+
+
+def _render_table(request: HttpRequest, context: dict) -> SafeString:
+    return render_to_string("metrics/list.html#metric-table", context, request)
+
+
+def _rows(request: HttpRequest, context: dict, metrics, trend_lines: bool) -> dict:
+    """The page of rows that the page's query and owner ask for, described in words, and their trend-line
+    column: what only a table that isn't kept yet needs."""
+    app_id, owner = context["app_id"], context["owner"]
+    owned = notes.owned_by(metrics, context["drift"].notes, owner) if owner else metrics
+    page = listing.build(owned, context["query"])
+    return {
+        "listing": page,
+        "page_obj": page.page,  # the name the shared pagination partial takes
         # One reverse per page rather than one per row: each costs tens of microseconds.
-        context["metric_url_prefix"] = reverse("metric_detail", args=[app_id, "_"]).removesuffix("_/")
-        context |= _trend_lines(request, app_id, client.region, metrics, context["listing"].rows)
-    fragment = _fragment(request, "metric-table")
-    return render(request, "metrics/list.html#metric-table" if fragment else "metrics/list.html", context)
+        "metric_url_prefix": reverse("metric_detail", args=[app_id, "_"]).removesuffix("_/"),
+    } | _trend_lines(request, app_id, metrics, page.rows, trend_lines)
 
 
-def _trend_lines(request: HttpRequest, app_id: str, region: str, metrics, rows) -> dict:
+def _trend_lines(request: HttpRequest, app_id: str, metrics, rows, trend_lines: bool) -> dict:
     """The trend-line column, for people with a Metrics API token. The lines come after the page (one
     Metrics API request, by htmx: ``metric_trends``), so the list never waits for them; ``?trends=1``,
     the link shown without JavaScript, draws them in the page itself."""
-    context = {"table_rows": [(row, None) for row in rows], "trend_lines": False}
-    if not access.has_metrics_api(request.user, region):  # one query; the token is decrypted only to use it
+    context = {"table_rows": [(row, None) for row in rows], "trend_lines": trend_lines}
+    if not trend_lines:
         return context
     shown = {row.name for row in rows}
     series = [name for metric in metrics if metric.name in shown and (name := sparklines.series_name(metric))]
-    context |= {"trend_lines": True, "trend_series": ",".join(series)}
+    context["trend_series"] = ",".join(series)
     if request.GET.get("trends") != "1":
         return context
     try:
@@ -136,11 +162,9 @@ def metric_trends(request: HttpRequest, app_id: str) -> HttpResponse:
     return render(request, "metrics/list.html#trend-lines", context)
 
 
-def _owner_filter(request: HttpRequest, seen: drift.Drift, metrics) -> dict:
-    """The "owned by" filter: its choices, the chosen owner, and the metrics it keeps."""
-    owner = request.GET.get("owner", "")[:200]
-    owned = notes.owned_by(metrics, seen.notes, owner) if owner else metrics
-    return {"owners": notes.owners(seen.notes), "owner": owner, "owned": owned}
+def _owner_filter(request: HttpRequest, seen: drift.Drift) -> dict:
+    """The "owned by" filter: its choices and the chosen owner."""
+    return {"owners": notes.owners(seen.notes), "owner": request.GET.get("owner", "")[:200]}
 
 
 @require_GET

@@ -5,9 +5,10 @@ import re
 import time
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
-from metrics_ui.models import ApiToken, User
+from metrics_ui.models import ApiToken, MetricNote, User
 from sandbox.models import App, CustomMetric
 from tests.markup import has
 
@@ -266,3 +267,40 @@ def test_a_search_of_free_text_from_a_link_is_not_repeated_as_a_sentence(signed_
     html = signed_in_client.get(reverse("metric_list", args=["appID1"]), {"q": phrase}).content.decode()
     assert "No metrics match your search" in html
     assert f"“{phrase}”" not in html
+
+
+# --- Kept tables: the same list, query and notes give the same table, and anything else a new one ---------
+
+
+def test_a_metric_added_or_removed_upstream_shows_at_the_next_view(signed_in_client):
+    url = reverse("metric_list", args=["appID1"])
+    before = names(signed_in_client.get(url).content.decode())
+    CustomMetric.objects.create(
+        app=App.objects.get(app_id="appID1"), name="added_elsewhere", metric="sessions_total"
+    )
+    added = names(signed_in_client.get(url).content.decode())
+    CustomMetric.objects.filter(name="added_elsewhere").delete()
+
+    assert "added_elsewhere" not in before and "added_elsewhere" in added
+    assert names(signed_in_client.get(url).content.decode()) == before
+    assert names(signed_in_client.get(url, **HTMX).content.decode()) == before
+
+
+def test_an_owner_set_in_the_console_shows_at_the_next_view(signed_in_client):
+    url = reverse("metric_list", args=["appID1"])
+    signed_in_client.get(url)
+    MetricNote.objects.create(app_id="appID1", name="sessions_total_v1", owner="Checkout team")
+
+    assert "Checkout team" in row(signed_in_client.get(url).content.decode(), "sessions_total_v1")
+
+
+def test_a_table_shown_to_an_editor_is_not_shown_to_a_viewer(signed_in_client, make_user):
+    empty = reverse("metric_list", args=["appID2"])
+    assert reverse("metric_create", args=["appID2"]) in signed_in_client.get(empty).content.decode()
+    viewer = Client()
+    viewer.force_login(make_user("viewer-only", role=User.Role.VIEWER))
+
+    html = viewer.get(empty).content.decode()
+
+    assert "No custom metrics in appID2 yet" in html
+    assert reverse("metric_create", args=["appID2"]) not in html

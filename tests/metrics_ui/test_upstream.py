@@ -820,3 +820,24 @@ def test_a_tls_failure_is_unavailable_with_a_plain_message(fast_upstream_setting
 
     with pytest.raises(upstream.Unavailable, match="Can't reach Embrace securely"):
         upstream.Client(TOKEN, "sandbox").list_metrics(APP)
+
+
+def test_an_unchanged_list_is_decoded_once_and_a_changed_one_afresh(client, fault_upstream):
+    """Every view still asks Embrace; only a body identical to a recent one skips the decoding."""
+    fault_upstream.json({"results": [METRIC]})
+    first, again = client.list_rows(APP), client.list_rows(APP)
+
+    fault_upstream.json({"results": [METRIC, {**METRIC, "name": "added_elsewhere"}]})
+    changed = client.list_rows(APP)
+
+    assert again is first and again.digest == first.digest
+    assert [row.name for row in changed] == ["sessions_total_v1", "added_elsewhere"]
+    assert changed.digest != first.digest
+
+
+def test_a_bad_list_is_refused_every_time_it_comes(client, fault_upstream):
+    fault_upstream.respond(200, _list_with(filters='{"op": "and"} trailing'))
+
+    for _ in range(2):
+        with pytest.raises(upstream.BadResponse):
+            client.list_rows(APP)
