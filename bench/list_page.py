@@ -15,7 +15,9 @@ What it does, all on loopback with a throwaway SQLite database (or PostgreSQL da
    with the bearer token, interleaved, ``--runs`` times each after a warm-up, over keep-alive
    connections, with the htmx fragment of the same page (``HX-Target: metric-table``) and a search
    fragment in the same rotation. Prints the medians, the ratio (the target: at most 1.2), the page's
-   p95/p50 and the fragment's median against the full page's.
+   p95/p50 and the fragment's median against the full page's. Also in the rotation, the floor: the
+   console's ``/healthz`` and its signed-in token page, which call no upstream; a list page can't cost
+   less than the direct GET plus that.
 4. Makes ``--views`` more page views and counts, in the sandbox's access log, the upstream requests
    they caused and the distinct client ports (= TCP connections the console opened) among them
    (target: at most one new connection per console worker per 100 page views).
@@ -371,7 +373,10 @@ def main() -> None:
 
         fragment_headers = {"HX-Request": "true", "HX-Target": "metric-table"}
         console_times, direct_times, table_times, fragment_times = [], [], [], []
+        health_times, tokens_times = [], []  # the floor: the same server, no upstream call
         for _ in range(args.runs):
+            health_times.append(timed_get(browser, f"{console}/healthz")[0])
+            tokens_times.append(timed_get(browser, f"{console}/tokens/")[0])
             console_times.append(timed_get(browser, page_url)[0])
             direct_times.append(timed_get(direct, list_url)[0])
             table_times.append(timed_get(browser, page_url, headers=fragment_headers)[0])
@@ -419,6 +424,13 @@ def main() -> None:
             "console htmx search fragment",
             f"{fragment_median * 1000:.1f} ms",
             "q=bench_metric_00, sort -name",
+        )
+        health, tokens = statistics.median(health_times), statistics.median(tokens_times)
+        show("console GET /healthz (no session, no upstream)", f"{health * 1000:.1f} ms")
+        show(
+            "console GET /tokens/ (signed in, no upstream)",
+            f"{tokens * 1000:.1f} ms",
+            f"direct + this = ratio {(direct_median + tokens) / direct_median:.2f}",
         )
         print(f"  load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         if whole and upstream_call:
