@@ -11,6 +11,7 @@ from django.conf import settings
 
 STATIC = settings.BASE_DIR / "static"
 DROPPED = settings.BASE_DIR / "frontend" / "pico" / "dropped.txt"  # written by the build
+PYTHON = settings.BASE_DIR / "metrics_ui"
 
 
 def dropped() -> tuple[set[str], set[str]]:
@@ -48,10 +49,17 @@ def test_no_template_writes_an_input_type_or_role_the_trimmed_stylesheet_left_ou
     roles = {w.removeprefix("role=") for w in left_out if w.startswith("role=")}
     types = {w for w in left_out if "=" not in w}
     assert "week" in types  # the list is read, not silently empty
+    # Templates and scripts (type="radio", setAttribute("role", "switch")) and Python that renders
+    # ({"type": "radio"} in a widget's attrs).
+    python = {str(f.relative_to(settings.BASE_DIR)): f.read_text() for f in PYTHON.rglob("*.py")}
     found = []
-    for path, text in sources().items():
-        found += [f"{path}: type={t}" for t in types if re.search(rf"type=[\"']?{t}\b", text)]
-        found += [f"{path}: role={r}" for r in roles if re.search(rf"role[\"']?(=|, )[\"']?{r}\b", text)]
+    for path, text in {**sources(), **python}.items():
+        for attribute, values in (("type", types), ("role", roles)):
+            found += [
+                f"{path}: {attribute}={value}"
+                for value in values
+                if re.search(rf"\b{attribute}[\"']?\s*(=|:|,)\s*[\"']?{value}\b", text)
+            ]
     assert found == [], "rebuild Pico with frontend/pico/build.sh for: " + ", ".join(found)
 
 
