@@ -22,8 +22,9 @@ RUN python -m venv /opt/venv \
 
 COPY . .
 
-# Static files are collected (hashed and compressed) at build time, so the running container
-# never writes to /app. The secrets below are throwaway values that exist only for this step.
+# Static files are collected (the console's own CSS and JS minified, then hashed and compressed) at
+# build time, so the running container never writes to /app. The secrets below are throwaway values
+# that exist only for this step.
 RUN SECRET_KEY="collectstatic-only-$(python -c 'import secrets; print(secrets.token_urlsafe(48))')" \
     ALLOWED_HOSTS=build.invalid \
     EMBRACE_TOKEN_KEYS="$(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \

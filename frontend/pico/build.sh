@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Rebuilds static/vendor/pico-2.1.1.console.min.css from the npm registry's @picocss/pico 2.1.1:
 # Sass with the unused modules off (pico.console.scss), then trim.mjs drops selectors that need a
-# Pico class no template writes. Installs into a temporary folder, never into the repository.
+# Pico class, element or role no template writes, and minifies with lightningcss. Installs into a
+# temporary folder, never into the repository.
 #   frontend/pico/build.sh
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -4,6 +4,8 @@
 // :is() or :where() never makes a selector unusable, so those selectors are kept as they are.
 // Anything in doubt is kept: a word found anywhere in the sources keeps every selector using it.
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import browserslist from "browserslist";
+import { browserslistToTargets, Features, transform } from "lightningcss";
 import postcss from "postcss";
 
 const [input, output, repo, dropList] = process.argv.slice(2);
@@ -21,6 +23,12 @@ const markup = sources
   )
   .join("\n");
 const words = new Set(markup.match(/[A-Za-z][\w-]*/g));
+// ARIA roles as written (role="group", setAttribute("role", "status"), {"role": "alert"}): the word
+// alone is not enough, as class="switch" or type="search" would keep Pico's [role=switch] and
+// [role=search] styles that nothing can match.
+const roles = new Set(
+  [...markup.matchAll(/\brole\s*=\s*["']?([\w-]+)|["']role["']\s*[:,]\s*["']([\w-]+)/g)].map((m) => m[1] ?? m[2]),
+);
 const tags = new Set([...markup.matchAll(/<([a-z][a-z0-9]*)/gi)].map((m) => m[1].toLowerCase()));
 // Elements Django's form widgets and the browser write, whatever the templates say.
 for (const tag of ["html", "head", "body", "input", "select", "option", "optgroup", "textarea", "label", "div", "ul", "li"]) {
@@ -36,17 +44,19 @@ function needs(selector) {
     classes: bare.match(/\.-?[_a-zA-Z][\w-]*/g) ?? [],
     elements: [...bare.matchAll(/(?:^|[\s>+~])([a-z][a-z0-9]*)/g)].map((m) => m[1]),
     attributes: attributes.flatMap(([, name, value]) => (value ? [name, value] : [name])),
+    roles: attributes.filter(([, name, value]) => name === "role" && value).map(([, , value]) => value),
     host: /(^|[\s>+~]):host/.test(bare),
   };
 }
 
 function unusable(selector) {
-  const { classes, elements, attributes, host } = needs(selector);
+  const { classes, elements, attributes, roles: wanted, host } = needs(selector);
   return [
     ...(host ? [":host"] : []),
     ...classes.filter((name) => !words.has(name.slice(1))),
     ...elements.filter((name) => !tags.has(name)),
     ...attributes.filter((word) => /^[A-Za-z]/.test(word) && !words.has(word)).map((word) => `[${word}]`),
+    ...wanted.filter((role) => !roles.has(role)).map((role) => `[role=${role}]`),
   ];
 }
 
@@ -102,7 +112,20 @@ root.walkRules((rule) => {
 root.walkAtRules((atRule) => {
   if (atRule.nodes && atRule.nodes.length === 0) atRule.remove();
 });
+
+// Then lightningcss minifies (shorter colours, merged rules) for the browsers Pico supports (its
+// browserslist, "defaults"), keeping Pico's vendor prefixes as written and min-width media queries
+// (older Safari lacks the shorter range syntax). It drops comments: Pico's licence is put back.
+const licence = readFileSync(input, "utf8").match(/\/\*![\s\S]*?\*\//)[0];
+const { code } = transform({
+  filename: "pico.css",
+  code: Buffer.from(root.toString()),
+  minify: true,
+  targets: browserslistToTargets(browserslist("defaults")),
+  include: Features.MediaRangeSyntax,
+  exclude: Features.VendorPrefixes,
+});
+writeFileSync(output, "\ufeff" + licence + code.toString().replace(/^\ufeff/, ""));
 // Recorded next to this script, so a test can tell when a template starts using something dropped.
-writeFileSync(output, root.toString());
 writeFileSync(dropList, [...dropped].sort().join("\n") + "\n");
 console.error(`dropped selectors needing: ${[...dropped].sort().join(" ")}`);

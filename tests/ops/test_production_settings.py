@@ -68,7 +68,8 @@ def test_production_secures_cookies_transport_and_static_files():
     assert values["SECURE_SSL_REDIRECT"] is True
     assert values["SECURE_HSTS_SECONDS"] >= 31536000 and values["SECURE_HSTS_INCLUDE_SUBDOMAINS"]
     static_backend = values["STORAGES"]["staticfiles"]["BACKEND"]
-    assert static_backend == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    # whitenoise's hashed, compressed files, the console's own CSS and JS minified first.
+    assert static_backend == "dashboard.static_storage.MinifiedCompressedManifestStaticFilesStorage"
     assert values["SANDBOX_ENABLED"] is False
     assert values["DEMO_LOGIN_ENABLED"] is False
 
