@@ -18,6 +18,8 @@ This module is the only code that talks HTTP to the upstream (Embrace, or the bu
   metric list is decoded by msgspec into typed rows (``ListedMetric``): every row is checked, but each
   filter tree stays undecoded until that row is shown (``ListedMetric.full``), and a body identical to a
   recent one is not decoded again (``content_memo``: the rows are frozen and shared).
+* **Asking ahead**: ``ahead`` starts a call on another thread with the request's context (request id,
+  deadline), so a page can read its own database while Embrace answers (the list page does).
 * **Errors**: every outcome other than success is one ``UpstreamError`` subclass per meaning, with a
   ``message`` written for a person who is not an engineer. No ``requests`` exception escapes.
 * **Circuit breaker**: one pybreaker breaker per base URL, *per process* (each gunicorn worker learns about an
@@ -39,7 +41,8 @@ import math
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
@@ -471,6 +474,22 @@ def _decode_rows(body: bytes, digest: str) -> MetricRows:
 # The rows are frozen and shared: a list that hasn't changed since a recent view costs a hash, not a decode.
 # Eight lists of a thousand metrics hold about 5 MB per worker.
 _decode_list = content_memo.ContentMemo(_decode_rows, size=8)
+
+
+# --- Asking ahead ------------------------------------------------------------------------------------
+
+# Threads that wait for Embrace while a page's own thread reads the database. Waiting costs no CPU, so
+# a few more than a worker's request threads (GUNICORN_THREADS) is plenty; they start only when used.
+_AHEAD = ThreadPoolExecutor(max_workers=8, thread_name_prefix="upstream-ahead")
+
+
+def ahead[T](call: Callable[..., T], *args) -> Future[T]:
+    """Start ``call(*args)`` now on another thread, so the caller can do its own work while Embrace answers.
+
+    The call runs in a copy of this request's context: the same request id, page deadline and log fields.
+    ``.result()`` returns what it returned or raises what it raised.
+    """
+    return _AHEAD.submit(contextvars.copy_context().run, call, *args)
 
 
 # --- Sessions -----------------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 "Created outside the console": listed upstream, but the console never created nor adopted it.
 "Deleted outside the console": the console created (or adopted) it, never deleted it, and it is no
-longer listed. Looking costs no upstream call and one query, the app's notes; "last seen" is written
-in one bulk update, at most once a minute per note, so most list views write nothing.
+longer listed. Looking costs no upstream call and no query of its own (the list page reads the app's
+notes while Embrace answers); "last seen" is written in one bulk update, at most once a minute per
+note, so most list views write nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from functools import cached_property
 
 from django.utils import timezone
 
-from metrics_ui.metrics import notes as metric_notes
 from metrics_ui.models import MetricNote
 
 # "Last seen" is shown to the minute; refreshing it more often would write on every list view.
@@ -43,10 +43,9 @@ class Drift:
         return hashlib.sha256(repr(shown).encode()).hexdigest()
 
 
-def observe(app_id: str, names: Iterable[str]) -> Drift:
-    """Compare the names just listed with the console's notes, and record that they were seen."""
+def observe(app_id: str, names: Iterable[str], notes: dict[str, MetricNote]) -> Drift:
+    """Compare the names just listed with the app's notes (``notes.for_app``); record that they were seen."""
     listed = set(names)
-    notes = metric_notes.for_app(app_id)
     now = timezone.now()
     stale = [
         name

@@ -67,14 +67,16 @@ def metric_list(request: HttpRequest, app_id: str) -> HttpResponse:
     context = {"app_id": app_id, "query": query, "shown_q": echo.search_term(query.q)}
     try:
         client = access.client_for(request.user, app_id)
-        metrics = client.list_rows(app_id)
+        listed = upstream.ahead(client.list_rows, app_id)  # the database is read while Embrace answers
+        app_notes = notes.for_app(app_id)
+        trend_lines = access.has_metrics_api(request.user, client.region)  # one query; decrypts nothing
+        metrics = listed.result()
     except (access.TokenUnreadable, upstream.UpstreamError) as error:
         context["problem"] = errors.problem(request, error, request.get_full_path())
         table = _render_table(request, context)
     else:
-        context["drift"] = seen = drift.observe(app_id, (m.name for m in metrics))
+        context["drift"] = seen = drift.observe(app_id, (m.name for m in metrics), app_notes)
         context |= _owner_filter(request, seen)
-        trend_lines = access.has_metrics_api(request.user, client.region)  # one query; decrypts nothing
         trends_inline = trend_lines and request.GET.get("trends") == "1"
         table = list_table.html(
             request,
