@@ -426,7 +426,11 @@ def main() -> None:
             "q=bench_metric_00, sort -name",
         )
         health, tokens = statistics.median(health_times), statistics.median(tokens_times)
-        show("console GET /healthz (no session, no upstream)", f"{health * 1000:.1f} ms")
+        show(
+            "console GET /healthz (no session, no upstream)",
+            f"{health * 1000:.1f} ms",
+            f"direct + this = ratio {(direct_median + health) / direct_median:.2f}: a page's least",
+        )
         show(
             "console GET /tokens/ (signed in, no upstream)",
             f"{tokens * 1000:.1f} ms",
