@@ -13,7 +13,7 @@ What it does, all on loopback with a throwaway SQLite database (or PostgreSQL da
 3. Signs in to the console and times ``GET /apps/appID2/`` (the full list page: one upstream call,
    search/sort/paginate, 50 rows described in words) and the upstream's ``GET .../custom-metrics``
    with the bearer token, interleaved, ``--runs`` times each after a warm-up, over keep-alive
-   connections, with the htmx fragment of the same page (``HX-Target: metric-table``) and a search
+   connections, with the htmx fragment of the same page (``HX-Target: div#metric-table``) and a search
    fragment in the same rotation. Prints the medians, the ratio (the target: at most 1.2), the page's
    p95/p50 and the fragment's median against the full page's. Also in the rotation, the floor: the
    console's ``/healthz`` and its signed-in token page, which call no upstream; a list page can't cost
@@ -371,7 +371,7 @@ def main() -> None:
         if len(listed.json()["results"]) != args.metrics:
             raise SystemExit("the sandbox doesn't hold the expected number of metrics")
 
-        fragment_headers = {"HX-Request": "true", "HX-Target": "metric-table"}
+        fragment_headers = {"HX-Request": "true", "HX-Target": "div#metric-table"}
         console_times, direct_times, table_times, fragment_times = [], [], [], []
         health_times, tokens_times = [], []  # the floor: the same server, no upstream call
         for _ in range(args.runs):

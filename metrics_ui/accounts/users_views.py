@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from metrics_ui import navigation
 from metrics_ui.accounts.permissions import admin_required
 from metrics_ui.accounts.sessions import end_sessions
 from metrics_ui.audit import trail as audit
@@ -23,7 +24,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
     if search:
         users = users.filter(Q(email__icontains=search) | Q(username__icontains=search))
     page = Paginator(users, PAGE_SIZE).get_page(request.GET.get("page"))
-    fragment = request.htmx and not request.htmx.boosted
+    fragment = navigation.wants_part(request)
     template = "users/list.html#user-table" if fragment else "users/list.html"
     return render(request, template, {"users": page.object_list, "page": page, "page_obj": page, "q": search})
 

@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from metrics_ui import navigation
 from metrics_ui.accounts.permissions import editor_required
 from metrics_ui.audit import trail as audit
 
@@ -42,7 +43,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "query": query.urlencode(),
         "sees_everyone": request.user.is_console_admin,
     }
-    fragment = request.htmx and not request.htmx.boosted
+    fragment = navigation.wants_part(request)
     return render(request, "audit/list.html#audit-results" if fragment else "audit/list.html", context)
 
 

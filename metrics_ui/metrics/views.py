@@ -48,15 +48,14 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 # --- The metric list, detail and delete ------------------------------------------------------
-# Upstream failures are rendered as a banner inside a normal 200 page (htmx 2 swaps only 2xx), so
+# Upstream failures are rendered as a banner inside a normal 200 page (htmx swaps only 2xx here), so
 # the console never answers 5xx because Embrace misbehaved. Unknown apps raise Http404 from
 # ``access.client_for``. Every view makes at most one upstream request.
 
 
 def _fragment(request: HttpRequest, target: str) -> bool:
     """True for an htmx request aimed at ``#target`` (not a boosted link, not a history restore)."""
-    htmx = request.htmx
-    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request and htmx.target == target
+    return navigation.wants_part(request, target)
 
 
 @require_GET

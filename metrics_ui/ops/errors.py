@@ -55,7 +55,7 @@ def server_error(request: HttpRequest) -> HttpResponseServerError:
 # Django turns an oversized body (DATA_UPLOAD_MAX_MEMORY_SIZE), too many fields
 # (DATA_UPLOAD_MAX_NUMBER_FIELDS) or a malformed request into a SuspiciousOperation and calls handler400.
 # Its default page is a bare "Bad Request (400)"; this one says what happened in plain words, gives the
-# reference id, and answers a too-large request with 413. htmx 2 doesn't swap 4xx answers, so an htmx
+# reference id, and answers a too-large request with 413. The console's htmx swaps no 4xx answer, so an htmx
 # request gets the message as a 200 aimed at the page's message area instead.
 
 _TOO_BIG = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)

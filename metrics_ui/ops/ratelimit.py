@@ -12,8 +12,8 @@ Metric writes reach Embrace only through ``metrics_ui.metrics.budget``, which re
 :func:`take` (a copy into N apps takes N at once, or none). Token changes call :func:`write_limited`.
 Both happen after the form is valid, and a refusal is answered with
 :func:`refused`: the same page, bound to everything the person typed, carrying :data:`MESSAGE`. A plain
-request gets HTTP 429 with ``Retry-After``; an htmx request gets 200, because htmx 2 does not swap 4xx
-bodies and the message must reach the page.
+request gets HTTP 429 with ``Retry-After``; an htmx request gets 200, because the console's htmx swaps
+no 4xx body and the message must reach the page.
 
 The limiter fails open: if the cache can't count (Redis down), writes go through and a warning is logged.
 The limit protects Embrace from floods; it is not worth refusing every change while the cache is away.
@@ -84,7 +84,7 @@ def hold(form: BaseForm) -> BaseForm:
 
 
 def refused(request: HttpRequest, response: HttpResponse) -> HttpResponse:
-    """Mark a page that carries :data:`MESSAGE`: 429 + Retry-After, or 200 for htmx (which swaps only 2xx)."""
+    """Mark a page that carries :data:`MESSAGE`: 429 + Retry-After, or 200 for htmx (which swaps no 4xx)."""
     if not request.htmx:
         response.status_code = 429
         response.reason_phrase = "Too Many Requests"

@@ -1,7 +1,7 @@
 """Each user's own Embrace API tokens: list, add, replace, remove.
 
 These pages carry a secret in their forms, so they are never cached (``Cache-Control: no-store``),
-kept out of htmx's history snapshots (``hx-history="false"`` in the templates) and mask the token
+never copied into browser storage (htmx 4 keeps no history snapshots) and mask the token
 in Django's error reports (``sensitive_post_parameters``). A token that is not the user's own is a
 404, never a 403, so its existence is not revealed.
 """

@@ -50,13 +50,14 @@
   // --- Dialogs swapped in by htmx (<dialog data-modal>) open as modals; focus comes back after. --
   var opener = null;
 
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    var source = event.detail.elt;
+  document.addEventListener("htmx:before:request", function (event) {
+    var source = event.detail.ctx.sourceElement;
     if (source && source.closest && !source.closest("dialog")) opener = source;
   });
 
-  document.addEventListener("htmx:load", function (event) {
-    var root = event.detail.elt;
+  // htmx 4 processes each new element after a swap (and the page once), with the element as target.
+  document.addEventListener("htmx:after:process", function (event) {
+    var root = event.target;
     var dialogs = root.matches && root.matches("dialog[data-modal]") ? [root] : root.querySelectorAll("dialog[data-modal]");
     Array.prototype.forEach.call(dialogs, function (dialog) {
       if (!dialog.open) dialog.showModal();
@@ -104,7 +105,7 @@
     if (indicator) indicator.classList.remove("is-busy");
   });
 
-  // --- htmx doesn't swap error answers (our own faults): say so instead of doing nothing. ------
+  // --- htmx doesn't swap error answers (our own faults; noSwap in base.html): say so instead. ----
   function flash(text) {
     var messages = document.getElementById("messages");
     if (!messages) return;
@@ -115,14 +116,17 @@
     messages.appendChild(paragraph);
   }
 
-  document.addEventListener("htmx:responseError", function (event) {
-    var xhr = event.detail.xhr;
-    var reference = xhr && xhr.getResponseHeader("X-Request-ID");
-    var what = xhr && xhr.status === 403 ? "That action isn't allowed for your role, or your session expired." : "Something went wrong on our side.";
+  document.addEventListener("htmx:response:error", function (event) {
+    var response = event.detail.ctx.response;
+    var reference = response.headers.get("X-Request-ID");
+    var what = response.status === 403 ? "That action isn't allowed for your role, or your session expired." : "Something went wrong on our side.";
     flash(what + " Please reload the page and try again." + (reference ? " Reference: " + reference : ""));
   });
 
-  document.addEventListener("htmx:sendError", function () {
+  // htmx:error also reports a failed swap or script; only a request that got no answer is meant here.
+  document.addEventListener("htmx:error", function (event) {
+    var ctx = event.detail.ctx;
+    if (!ctx || ctx.response) return;
     flash("The console didn't answer. Check your connection, then try again.");
   });
 })();
@@ -131,7 +135,7 @@
 // Marks that scripts run, so buttons only needed without JavaScript can be hidden by CSS.
 document.documentElement.classList.add("js");
 // After a builder fragment is swapped in, put keyboard focus where the server says the person is working.
-document.addEventListener("htmx:afterSettle", function () {
+document.addEventListener("htmx:after:settle", function () {
   var status = document.getElementById("builder-status");
   var id = status && status.getAttribute("data-focus");
   var target = id && document.getElementById(id);

@@ -174,6 +174,9 @@ def test_filters_are_validated_and_htmx_gets_the_results_only(client, editor):
     fragment = client.get("/audit/?app_id=appID1", HTTP_HX_REQUEST="true").content.decode()
     assert fragment.lstrip().startswith('<section id="audit-results"') and "1 record" in fragment
     assert "0 records" in client.get("/audit/?app_id=other", HTTP_HX_REQUEST="true").content.decode()
+    # Going back, htmx 4 asks for the pushed URL again as an htmx request: it gets the whole page.
+    restore = {"HTTP_HX_REQUEST": "true", "HTTP_HX_HISTORY_RESTORE_REQUEST": "true", "HTTP_HX_TARGET": "body"}
+    assert "<html" in client.get("/audit/?app_id=appID1", **restore).content.decode()
 
 
 # --- CSV export ----------------------------------------------------------------------------------------

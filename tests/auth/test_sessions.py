@@ -204,6 +204,9 @@ def test_the_user_list_finds_people_and_answers_htmx_with_the_table_only(client,
     assert "ed@example.com" in full and "<html" in full
     fragment = client.get("/users/?q=nobody", **HTMX).content.decode()
     assert fragment.lstrip().startswith('<div id="user-table"') and "No users match" in fragment
+    # Going back, htmx 4 asks for the pushed URL again as an htmx request: it gets the whole page.
+    restore = client.get("/users/?q=ed@", **HTMX, HTTP_HX_HISTORY_RESTORE_REQUEST="true").content.decode()
+    assert "<html" in restore and "ed@example.com" in restore
 
 
 def test_the_user_list_comes_in_pages_that_keep_the_search(client, admin):

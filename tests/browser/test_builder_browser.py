@@ -129,3 +129,32 @@ def test_no_serious_accessibility_violation_in_any_builder_state(signed_in_page,
     expect(page.locator("#request-json")).not_to_contain_text("has_anr")
     found["base metric changed"] = axe_violations(page)
     assert found == {state: [] for state in found}
+
+
+def test_removing_a_group_that_holds_conditions_asks_first(signed_in_page, demo_user):
+    """The remove button asks in the browser (hx-confirm) and takes its target, swap and queue from
+    the create form: the tree is swapped in place, nothing else."""
+    page = signed_in_page()
+    page.goto(URL)
+    click(page, "Add a group to the whole filter")
+    set_condition(page, "1.1", "os_version", "12")
+    asked = []
+
+    def answer(dialog, accept: bool) -> None:
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, False))
+    click(page, "Remove group 1")
+    assert asked == ["Remove group 1 and the 1 condition in it?"]
+    expect(page.get_by_label("Condition 1.1: filter on")).to_be_visible()
+
+    page.once("dialog", lambda dialog: answer(dialog, True))
+    click(page, "Remove group 1")
+    expect(page.get_by_label("Condition 1.1: filter on")).to_have_count(0)
+    assert len(asked) == 2
+    counts = page.evaluate(
+        "() => ['main', '#create-form', '#filter-tree'].map(s => document.querySelectorAll(s).length)"
+    )
+    assert counts == [1, 1, 1]
+    assert page.csp_violations == []

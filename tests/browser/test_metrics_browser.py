@@ -152,3 +152,67 @@ def test_the_busy_indicator_shows_while_embrace_is_slow(signed_in_page, demo_use
     assert busy.inner_text() == "Waiting for Embrace…"
     page.get_by_text("No custom metrics in appID1 yet").wait_for()  # Embrace's (empty) answer arrived
     page.locator("#busy.htmx-request").wait_for(state="detached")
+
+
+def test_back_and_forward_after_a_search_show_whole_pages(signed_in_page, demo_user, live_server):
+    """htmx keeps no snapshots: going back to a pushed URL asks the server again, as an htmx request that
+    swaps the whole body; the page must come back whole, never the table inside a page."""
+    page = signed_in_page()
+    page.goto("/apps/appID1/")
+    # The trend lines load after the page; their request is no page of its own and is never pushed.
+    page.wait_for_function("() => !document.querySelector('#trend-loader[hx-get], .htmx-request')")
+    assert page.url == f"{live_server.url}/apps/appID1/"
+    table = page.locator("#metric-table")
+    page.get_by_label("Search by name or base metric").press_sequentially("crash", delay=30)
+    page.wait_for_url(re.compile(r"\?q=crash"))
+    table.get_by_role("link", name="sessions_total_v1").wait_for(state="detached")
+
+    with page.expect_request(lambda r: r.headers.get("hx-history-restore-request") == "true"):
+        page.go_back()
+    page.wait_for_url(f"{live_server.url}/apps/appID1/")
+    table.get_by_role("link", name="sessions_total_v1").wait_for()
+    page.go_forward()
+    page.wait_for_url(re.compile(r"\?q=crash"))
+    table.get_by_role("link", name="sessions_total_v1").wait_for(state="detached")
+    assert table.get_by_role("link", name=NAME).is_visible()
+    counts = page.evaluate(
+        "() => ['header', 'main', 'search', '#metric-table', '#busy']"
+        ".map(s => document.querySelectorAll(s).length)"
+    )
+    assert counts == [1, 1, 1, 1, 1]
+    assert "appID1" in page.title()
+    assert page.csp_violations == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (
+            {"status": 500, "headers": {"X-Request-ID": "ref-500"}, "body": "<html>boom</html>"},
+            "Reference: ref-500",
+        ),
+        ({"status": 403, "body": "<html>no</html>"}, "isn't allowed for your role"),
+        (None, "The console didn't answer"),
+    ],
+    ids=["500", "403", "no-answer"],
+)
+def test_an_htmx_request_that_fails_leaves_the_page_and_says_so(signed_in_page, demo_user, answer, message):
+    """An error answer is not swapped into the table (the console's htmx swaps no 4xx or 5xx); a flash
+    says what happened instead."""
+    page = signed_in_page()
+    page.goto("/apps/appID1/")
+    # The trend lines come after the page: wait for them before taking the table as it stands.
+    page.wait_for_function("() => !document.querySelector('#trend-loader[hx-get], .htmx-request')")
+    before = page.locator("#metric-table").inner_html()
+
+    def reply(route):
+        route.fulfill(**answer) if answer else route.abort("connectionreset")
+
+    page.route(lambda url: "sort=" in url, reply)
+    page.locator("#sort-name").click()
+    alert = page.locator("#messages [role=alert]")
+    alert.wait_for()
+    assert message in alert.inner_text()
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
+    assert page.locator("#metric-table").inner_html() == before
+    assert "boom" not in page.content() and "<html>no" not in page.content()

@@ -43,3 +43,25 @@ def test_home_and_token_pages_have_no_serious_accessibility_violations(signed_in
     for path in (*paths, f"/tokens/{charts_id}/replace/"):
         page.goto(path)
         assert axe_violations(page) == [], path
+
+
+def test_a_refused_token_form_keeps_the_person_where_they_were(signed_in_page, demo_user):
+    """The token forms are boosted; the answer replaces the page without scrolling to its top, so the
+    person stays at the form and its message (htmx 4 scrolls boosted answers to the top unless told)."""
+    page = signed_in_page()
+    page.set_viewport_size({"width": 1280, "height": 500})
+    page.goto("/tokens/")
+    page.get_by_label("Label").fill("Too short")
+    page.get_by_label("Region").select_option("sandbox")
+    page.get_by_label("Embrace API token").fill("not-a-token")
+    page.get_by_label("App IDs").fill("appID1")
+    button = page.get_by_role("button", name="Check with Embrace and save")
+    button.scroll_into_view_if_needed()
+    scrolled = page.evaluate("() => window.scrollY")
+    assert scrolled > 0
+    with page.expect_request(lambda r: r.headers.get("hx-boosted") == "true"):
+        button.click()
+    page.locator(".flash-error[role=alert]").wait_for()
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
+    assert page.evaluate("() => window.scrollY") > 0
+    assert page.csp_violations == []

@@ -12,7 +12,7 @@ from metrics_ui.models import ApiToken, User
 from tests.faults import Hang, Reset, Respond, big_json, html
 
 KEY = Fernet.generate_key().decode()
-HX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "chart-area"}
+HX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "div#chart-area"}
 MATRIX = {"status": "success", "data": {"resultType": "matrix", "result": []}}
 
 

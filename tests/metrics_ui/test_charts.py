@@ -13,7 +13,7 @@ from metrics_ui.metrics import chart
 from metrics_ui.models import ApiToken
 
 METRIC = "crash_count_by_version"  # hourly and daily, grouped by app version and OS major version: 9 series
-HX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "chart-area"}
+HX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "div#chart-area"}
 
 
 @pytest.fixture

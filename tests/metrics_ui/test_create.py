@@ -217,7 +217,7 @@ def test_the_next_free_name_skips_versions_already_taken():
 def test_the_create_button_is_disabled_while_its_request_is_in_flight(signed_in_client):
     html = signed_in_client.get(URL).content.decode()
     assert re.search(
-        r'<button type="submit" name="action" value="create" id="create-submit"[^>]*hx-disabled-elt="this"',
+        r'<button type="submit" name="action" value="create" id="create-submit"[^>]*hx-disable="this"',
         html,
     )
 

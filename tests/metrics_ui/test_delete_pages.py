@@ -8,7 +8,7 @@ from django.urls import reverse
 from metrics_ui.models import ApiToken, AuditRecord, User
 from sandbox.models import CustomMetric
 
-DIALOG = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "delete-dialog"}
+DIALOG = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "div#delete-dialog"}
 NAME = "crash_count_by_version"
 
 

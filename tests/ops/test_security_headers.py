@@ -114,7 +114,7 @@ def test_a_page_and_its_htmx_fragment_carry_the_same_protection(prod, client, vi
     client.force_login(viewer)
     page = client.get("/apps/appID1/", secure=True)
     fragment = client.get(
-        "/apps/appID1/?sort=name", secure=True, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="metric-table"
+        "/apps/appID1/?sort=name", secure=True, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="div#metric-table"
     )
     assert page.status_code == 200 and fragment.status_code == 200
     assert b"<html" in page.content and b"<html" not in fragment.content

@@ -116,7 +116,10 @@ headers = st.fixed_dictionaries(
     optional={
         "HTTP_X_FORWARDED_HOST": st.sampled_from(["evil.example", "127.0.0.2:1", "testserver"]),
         "HTTP_HX_REQUEST": st.just("true"),
-        "HTTP_HX_TARGET": st.sampled_from(["filter-tree", "metric-table", "delete-dialog", "main", "x"]),
+        "HTTP_HX_TARGET": st.sampled_from(
+            ["section#filter-tree", "div#metric-table", "dialog#delete-dialog", "main#main", "body"]
+            + ["metric-table", "x"]
+        ),
         "HTTP_HX_BOOSTED": st.just("true"),
         "HTTP_X_REQUEST_ID": st.one_of(text, st.just("abc\nFAKE LOG LINE")),
         "HTTP_HOST": st.sampled_from(["evil.example", "127.0.0.2:1", "testserver"]),

@@ -86,7 +86,7 @@ def test_with_csrf_checks_on_an_oversized_post_still_gets_the_413_page(demo_user
 
 
 def test_an_oversized_htmx_post_shows_its_message_in_the_page_message_area(signed_in_client):
-    """htmx 2 doesn't swap a 4xx answer, so the message comes as a 200 aimed at #messages."""
+    """The console's htmx doesn't swap a 4xx answer, so the message comes as a 200 aimed at #messages."""
     response = signed_in_client.post(CREATE, create_form(json_import="x" * 1024 * 1024), **HTMX)
     assert response.status_code == 200
     assert response["HX-Retarget"] == "#messages" and response["HX-Reswap"] == "innerHTML"

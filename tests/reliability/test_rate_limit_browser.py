@@ -1,5 +1,5 @@
-"""The write limit's message reaches the person in a real browser (htmx 2 swaps only 2xx answers, so
-the console answers an htmx create past the limit with a 200 carrying the message)."""
+"""The write limit's message reaches the person in a real browser (the console's htmx swaps no 4xx
+answer, so it answers an htmx create past the limit with a 200 carrying the message)."""
 
 import pytest
 
