@@ -81,6 +81,11 @@ def axe_violations(
 
     ``also`` turns on rules axe leaves off by default (``label-content-name-mismatch``, experimental).
     """
+    # At rest: a request still in flight (a chart loading after the page) fades the busy indicator in,
+    # and axe would judge the contrast of text halfway through that fade.
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request') && document.getAnimations().length === 0"
+    )
     page.add_script_tag(path=str(AXE))
     rules = {rule: {"enabled": True} for rule in also}
     result = page.evaluate(
