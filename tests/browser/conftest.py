@@ -81,10 +81,11 @@ def axe_violations(
 
     ``also`` turns on rules axe leaves off by default (``label-content-name-mismatch``, experimental).
     """
-    # At rest: a request still in flight (a chart loading after the page) fades the busy indicator in,
-    # and axe would judge the contrast of text halfway through that fade.
+    # A request after the page (a chart loading) fades the busy indicator in or out: axe would judge
+    # the contrast of its text halfway through the fade, which nobody reads.
     page.wait_for_function(
-        "() => !document.querySelector('.htmx-request') && document.getAnimations().length === 0"
+        "() => { const busy = document.getElementById('busy');"
+        " return !busy || busy.getAnimations({subtree: true}).length === 0; }"
     )
     page.add_script_tag(path=str(AXE))
     rules = {rule: {"enabled": True} for rule in also}
