@@ -53,11 +53,6 @@ def home(request: HttpRequest) -> HttpResponse:
 # ``access.client_for``. Every view makes at most one upstream request.
 
 
-def _fragment(request: HttpRequest, target: str) -> bool:
-    """True for an htmx request aimed at ``#target`` (not a boosted link, not a history restore)."""
-    return navigation.wants_part(request, target)
-
-
 @require_GET
 @viewer_required
 @vary_on_headers("HX-Request", "HX-Target")
@@ -83,7 +78,7 @@ def metric_list(request: HttpRequest, app_id: str) -> HttpResponse:
             lambda: _render_table(request, context | _rows(request, context, metrics, trend_lines)),
             keep=not trends_inline,
         )
-    if _fragment(request, "metric-table"):
+    if navigation.wants_part(request, "metric-table"):
         return HttpResponse(table)
     return render(request, "metrics/list.html", context | {"table": table})
 
@@ -219,7 +214,7 @@ def metric_delete(request: HttpRequest, app_id: str, name: str) -> HttpResponse:
         raise Http404
     form = DeleteConfirmForm(request.POST or None, metric_name=name)
     context = {"app_id": app_id, "name": name, "form": form}
-    dialog = _fragment(request, "delete-dialog")
+    dialog = navigation.wants_part(request, "delete-dialog")
     template = "metrics/delete.html#delete-dialog" if dialog else "metrics/delete.html"
     if request.method == "POST" and form.is_valid():
         reservation = budget.reserve(request)
